@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bufio"
+	"encoding/xml"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSmoke runs every workload once on tiny data against every server
+// that can run here: ours when BENCH_PREFIX names an installed tree, the
+// reference servers when they are installed and we are root. With CI=true
+// the reference servers must be present (CI installs them with
+// scripts/courier-ref.sh install and scripts/dovecot-ref.sh install).
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("smoke benchmark skipped in -short mode")
+	}
+	ci := os.Getenv("CI") == "true"
+	wd, _ := os.Getwd()
+	repo := findRepo(wd)
+	e := &benchEnv{repo: repo, root: os.Getuid() == 0}
+	var names []string
+	if os.Getenv("BENCH_PREFIX") != "" {
+		names = append(names, "ours")
+	}
+	for _, s := range []*server{courierServer(e), dovecotServer(e)} {
+		if s.unavailable != "" {
+			if ci {
+				t.Fatalf("%s: %s (CI=true requires the reference servers)", s.name, s.unavailable)
+			}
+			t.Logf("%s skipped: %s", s.name, s.unavailable)
+			continue
+		}
+		names = append(names, s.name)
+	}
+	if len(names) == 0 {
+		t.Skip("no server to benchmark: set BENCH_PREFIX to an installed tree, or install the reference servers as root")
+	}
+	dir := t.TempDir()
+	// the mail user and dovecot's auth user must reach the scratch tree
+	_ = os.Chmod(dir, 0o755)
+	_ = os.Chmod(filepath.Dir(dir), 0o755)
+	out := filepath.Join(dir, "BENCHMARKS.md")
+	start := time.Now()
+	res, err := run(options{smoke: true, servers: strings.Join(names, ","), work: filepath.Join(dir, "work"),
+		out: out, charts: filepath.Join(dir, "charts"), repo: repo, prefix: os.Getenv("BENCH_PREFIX"), logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 2*time.Minute {
+		t.Errorf("smoke mode took %v; it must stay within seconds", el)
+	}
+	for _, s := range res.servers {
+		if s.unavailable != "" {
+			t.Errorf("%s not available: %s", s.name, s.unavailable)
+			continue
+		}
+		for wl, msg := range res.errs[s.name] {
+			t.Errorf("%s/%s: %s", s.name, wl, msg)
+		}
+		for _, m := range metrics {
+			if v, ok := res.value(s.name, m.key); !ok || v <= 0 {
+				t.Errorf("%s: %s not measured (%v)", s.name, m.key, v)
+			}
+		}
+	}
+	md, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Machine", "## login", "## mailbox", "nproc"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	for _, g := range groups() {
+		checkSVG(t, filepath.Join(dir, "charts", g+".svg"))
+	}
+	// nothing may be left running: no process of ours has the scratch
+	// directory on its command line
+	for _, p := range listProcs() {
+		cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(p.pid) + "/cmdline")
+		if strings.Contains(string(cmd), dir) {
+			t.Errorf("process %d (%s) still running after the benchmark", p.pid, p.comm)
+		}
+	}
+}
+
+func checkSVG(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	d := xml.NewDecoder(strings.NewReader(string(b)))
+	for {
+		_, err := d.Token()
+		if err != nil {
+			if err.Error() != "EOF" {
+				t.Errorf("%s: not well-formed XML: %v", path, err)
+			}
+			return
+		}
+	}
+}
+
+func TestMedianSpread(t *testing.T) {
+	cases := []struct {
+		name      string
+		xs        []float64
+		med, sprd float64
+	}{
+		{"empty", nil, 0, 0},
+		{"one", []float64{5}, 5, 0},
+		{"odd", []float64{3, 1, 2}, 2, 100},
+		{"even", []float64{4, 1, 3, 2}, 2.5, 120},
+		{"zero-median", []float64{0, 0, 1}, 0, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if m := median(tc.xs); m != tc.med {
+				t.Errorf("median = %v, want %v", m, tc.med)
+			}
+			if s := spread(tc.xs); s != tc.sprd {
+				t.Errorf("spread = %v, want %v", s, tc.sprd)
+			}
+		})
+	}
+}
+
+func TestLiteralLen(t *testing.T) {
+	cases := []struct {
+		line string
+		n    int64
+		ok   bool
+	}{
+		{"* 1 FETCH (BODY[] {12}", 12, true},
+		{"* 1 FETCH (BODY[] {12+}", 12, true},
+		{"* 1 FETCH (FLAGS ())", 0, false},
+		{"* OK {x}", 0, false},
+		{"}", 0, false},
+		{"* {-1}", 0, false},
+	}
+	for _, tc := range cases {
+		n, ok := literalLen(tc.line)
+		if n != tc.n || ok != tc.ok {
+			t.Errorf("literalLen(%q) = %d,%v want %d,%v", tc.line, n, ok, tc.n, tc.ok)
+		}
+	}
+}
+
+func TestReadTagged(t *testing.T) {
+	cases := []struct {
+		name     string
+		in       string
+		untagged int
+		err      bool
+	}{
+		{"ok", "* 2 EXISTS\r\n* 0 RECENT\r\nb1 OK done\r\n", 2, false},
+		{"literal-with-fake-tag", "* 1 FETCH (BODY[] {13}\r\nb1 OK fake\r\n)\r\nb1 OK real\r\n", 1, false},
+		{"no", "b1 NO nope\r\n", 0, true},
+		{"eof", "* 1 EXISTS\r\n", 1, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ic := &imapConn{r: bufio.NewReader(strings.NewReader(tc.in))}
+			_, err := ic.readTagged("b1")
+			if (err != nil) != tc.err {
+				t.Fatalf("err = %v", err)
+			}
+			if tc.name == "no" && !errors.Is(err, errNo) {
+				t.Fatalf("NO not reported as errNo: %v", err)
+			}
+			if ic.untagged != tc.untagged {
+				t.Fatalf("untagged = %d, want %d", ic.untagged, tc.untagged)
+			}
+		})
+	}
+}
+
+func TestReportWithoutServers(t *testing.T) {
+	dir := t.TempDir()
+	srvs := []*server{{name: "courier", version: "c"}, {name: "dovecot", version: "d"}, {name: "ours", unavailable: "not built"}}
+	r := newResults(smokeParams(), srvs)
+	r.add("courier", map[string]float64{"login1": 100, "select1": 10})
+	r.add("courier", map[string]float64{"login1": 120, "select1": 12})
+	r.add("dovecot", map[string]float64{"login1": 50})
+	r.fail("dovecot", "mailbox", errors.New("boom"))
+	r.machine = machineInfo()
+	if err := r.write(filepath.Join(dir, "B.md"), filepath.Join(dir, "c")); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "B.md"))
+	s := string(b)
+	for _, want := range []string{"ours**: not available: not built", "110.0 ±9% (×2.20 D)", "50.00 (×0.45 C)", "dovecot failed: boom"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("report lacks %q:\n%s", want, s)
+		}
+	}
+	checkSVG(t, filepath.Join(dir, "c", "login.svg"))
+}
+
+// FuzzReadTagged feeds arbitrary server output to the response reader: it
+// must end with a result or an error, never hang or panic.
+func FuzzReadTagged(f *testing.F) {
+	f.Add("* 1 FETCH (BODY[] {5}\r\nabcde)\r\nb1 OK x\r\n")
+	f.Add("* OK {99999999999}\r\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		ic := &imapConn{r: bufio.NewReader(strings.NewReader(in))}
+		_, _ = ic.readTagged("b1")
+	})
+}

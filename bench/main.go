@@ -1,0 +1,293 @@
+// Command bench compares our servers with the real Courier-IMAP 5.0.13 and
+// with Dovecot on identical, seeded Maildirs (issue 8).
+//
+// Invariants:
+//   - Every server listens on 127.0.0.1 only, on ports picked at run time,
+//     and runs alone: servers are started one at a time and stopped (their
+//     process groups and descendants killed) before the next starts, also
+//     on SIGINT/SIGTERM; nothing is left running.
+//   - Every run of every workload gets a fresh hard-linked copy of the same
+//     seeded master Maildir (internal/msggen), so the servers read the same
+//     bytes and a run never benefits from a previous run's caches.
+//   - Every loop is bounded in time and count; every network wait has a
+//     deadline.
+//   - A server that is missing or fails is reported as "not available" with
+//     the reason; the others still run.
+//
+// Usage: go run ./bench [-prefix DIR] [-runs N] [-smoke] [-out BENCHMARKS.md]
+// [workload ...]; workloads: login memory mailbox pop3 pop3login idle.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	prefix   string
+	runs     int
+	smoke    bool
+	out      string
+	charts   string
+	work     string
+	servers  string
+	only     []string
+	repo     string
+	logf     func(format string, args ...any)
+	keepData bool
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.prefix, "prefix", os.Getenv("BENCH_PREFIX"), "install PREFIX of our build (empty: ours not available)")
+	flag.IntVar(&o.runs, "runs", 0, "runs per workload and server (default 3, smoke 1)")
+	flag.BoolVar(&o.smoke, "smoke", false, "tiny data, each workload once, seconds in total")
+	flag.StringVar(&o.out, "out", "", "markdown report to write (default BENCHMARKS.md; smoke: none)")
+	flag.StringVar(&o.charts, "charts", "", "directory for the SVG charts (default bench/charts)")
+	flag.StringVar(&o.work, "work", "", "scratch directory (default /srv/bench when root, else a temp dir)")
+	flag.StringVar(&o.servers, "servers", "", "comma-separated subset of ours,courier,dovecot (default all; smoke: ours)")
+	flag.Parse()
+	o.only = flag.Args()
+	o.logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		s := <-sig
+		fmt.Fprintf(os.Stderr, "bench: %v, stopping servers\n", s)
+		stopAll()
+		os.Exit(2)
+	}()
+	res, err := run(o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	fmt.Print(res.text())
+}
+
+// run executes the benchmark and writes the report; it is main without
+// the process-level concerns, so the smoke test can call it.
+func run(o options) (*results, error) {
+	defer stopAll()
+	p := fullParams()
+	if o.smoke {
+		p = smokeParams()
+	}
+	if o.runs > 0 {
+		p.runs = o.runs
+	}
+	if o.repo == "" {
+		wd, _ := os.Getwd()
+		o.repo = findRepo(wd)
+	}
+	if o.logf == nil {
+		o.logf = func(string, ...any) {}
+	}
+	e := &benchEnv{user: "cbench", pass: "bench-pass", repo: o.repo, root: os.Getuid() == 0}
+	if e.root {
+		e.uid, e.gid = 5100, 5100
+		if err := ensureUser(e); err != nil {
+			return nil, err
+		}
+	} else {
+		e.uid, e.gid = os.Getuid(), os.Getgid()
+		if u, err := user.Current(); err == nil {
+			e.user = u.Username
+		}
+	}
+	e.work = o.work
+	if e.work == "" {
+		if e.root && !o.smoke {
+			e.work = "/srv/bench"
+		} else {
+			d, err := os.MkdirTemp("", "gocourier-bench-")
+			if err != nil {
+				return nil, err
+			}
+			defer os.RemoveAll(d)
+			e.work = d
+		}
+	}
+	e.home = filepath.Join(e.work, "home")
+	e.maildir = filepath.Join(e.home, "Maildir")
+	if err := os.MkdirAll(filepath.Join(e.work, "logs"), 0o755); err != nil {
+		return nil, err
+	}
+	if e.root {
+		_ = os.Chmod(e.work, 0o755)
+	}
+	want := map[string]bool{"ours": true, "courier": true, "dovecot": true}
+	if o.smoke && o.servers == "" {
+		want = map[string]bool{"ours": true}
+	}
+	if o.servers != "" {
+		want = map[string]bool{}
+		for _, s := range strings.Split(o.servers, ",") {
+			want[strings.TrimSpace(s)] = true
+		}
+	}
+	var srvs []*server
+	for _, name := range []string{"courier", "dovecot", "ours"} {
+		if !want[name] {
+			continue
+		}
+		var s *server
+		switch name {
+		case "courier":
+			s = courierServer(e)
+		case "dovecot":
+			s = dovecotServer(e)
+		case "ours":
+			prefix := o.prefix
+			if prefix != "" && !filepath.IsAbs(prefix) {
+				prefix = filepath.Join(o.repo, prefix)
+			}
+			s = oursServer(e, prefix)
+		}
+		if s.unavailable == "" && s.setup != nil {
+			if err := s.setup(e); err != nil {
+				s.unavailable = "setup: " + err.Error()
+			}
+		}
+		if s.unavailable != "" {
+			o.logf("%s: not available: %s", s.name, s.unavailable)
+		}
+		srvs = append(srvs, s)
+	}
+	defer func() {
+		for _, s := range srvs {
+			if s.teardown != nil {
+				s.teardown()
+			}
+		}
+		if e.root {
+			killStrays(e.uid)
+		}
+	}()
+	res := newResults(p, srvs)
+	var sel []workload
+	for _, w := range workloads {
+		if len(o.only) == 0 || contains(o.only, w.name) {
+			sel = append(sel, w)
+		}
+	}
+	for _, name := range o.only {
+		found := false
+		for _, w := range workloads {
+			found = found || w.name == name
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown workload %q", name)
+		}
+	}
+	for _, w := range sel {
+		d := w.dataset(p)
+		t := time.Now()
+		master, err := masterMaildir(e, p, d)
+		if err != nil {
+			return nil, fmt.Errorf("data set %s: %w", d.name, err)
+		}
+		if el := time.Since(t); el > time.Second {
+			o.logf("data set %s (%d messages) built in %v", d.name, d.n, el.Round(time.Second))
+		}
+		for _, s := range srvs {
+			if s.unavailable != "" {
+				continue
+			}
+			for i := 0; i < p.runs; i++ {
+				vals, err := runOne(e, p, s, w, master)
+				if err != nil {
+					o.logf("%s/%s run %d: %v", s.name, w.name, i+1, err)
+					res.fail(s.name, w.name, err)
+					break
+				}
+				o.logf("%s/%s run %d: %s", s.name, w.name, i+1, fmtVals(vals))
+				res.add(s.name, vals)
+			}
+		}
+	}
+	if e.root {
+		killStrays(e.uid)
+	}
+	res.machine = machineInfo()
+	res.date = time.Now().UTC().Format("2006-01-02 15:04 UTC")
+	out := o.out
+	if out == "" && !o.smoke {
+		out = filepath.Join(o.repo, "BENCHMARKS.md")
+	}
+	charts := o.charts
+	if charts == "" {
+		charts = filepath.Join(o.repo, "bench", "charts")
+	}
+	if out != "" {
+		if err := res.write(out, charts); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func runOne(e *benchEnv, p params, s *server, w workload, master string) (map[string]float64, error) {
+	if err := prepareMaildir(e, master); err != nil {
+		return nil, err
+	}
+	ip, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	pp, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.start(e, ip, pp)
+	if err != nil {
+		return nil, fmt.Errorf("start: %w", err)
+	}
+	defer r.stop()
+	return w.run(&wctx{e: e, p: p, r: r, srv: s})
+}
+
+// ensureUser creates the system account of the benchmark user when it is
+// missing: Courier's FAM client (gamin) names its socket after the user,
+// and fails for a uid without a passwd entry.
+func ensureUser(e *benchEnv) error {
+	if _, err := user.LookupId(strconv.Itoa(e.uid)); err == nil {
+		return nil
+	}
+	_, err := runCmd(nil, "useradd", "-u", strconv.Itoa(e.uid), "-U", "-M", "-d", "/srv/bench", "-s", "/usr/sbin/nologin", e.user)
+	return err
+}
+
+func findRepo(dir string) string {
+	for d := dir; d != "/"; d = filepath.Dir(d) {
+		if fileExists(filepath.Join(d, "go.mod")) {
+			return d
+		}
+	}
+	return dir
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func fmtVals(v map[string]float64) string {
+	var parts []string
+	for _, k := range sortedKeys(v) {
+		parts = append(parts, fmt.Sprintf("%s=%.4g", k, v[k]))
+	}
+	return strings.Join(parts, " ")
+}

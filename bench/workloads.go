@@ -1,0 +1,528 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"gocourier/internal/msggen"
+)
+
+// params sizes the workloads; smoke mode shrinks every number.
+type params struct {
+	runs        int
+	loginDur    time.Duration
+	loginMax    int // cap on logins per measurement
+	sessions    int // idle sessions for the memory test
+	smallMsgs   int
+	bigMsgs     int
+	bigMaxSize  int
+	appendMsgs  int
+	popMsgs     int
+	idleSamples int
+	seed        int64
+}
+
+func fullParams() params {
+	return params{runs: 3, loginDur: 5 * time.Second, loginMax: 20000, sessions: 50, smallMsgs: 100,
+		bigMsgs: 20000, bigMaxSize: 10 << 20, appendMsgs: 1000, popMsgs: 5000, idleSamples: 5, seed: 1}
+}
+
+func smokeParams() params {
+	return params{runs: 1, loginDur: 300 * time.Millisecond, loginMax: 200, sessions: 3, smallMsgs: 10,
+		bigMsgs: 60, bigMaxSize: 256 << 10, appendMsgs: 10, popMsgs: 20, idleSamples: 1, seed: 1}
+}
+
+// metric describes one reported figure.
+type metric struct {
+	group, key, label, unit string
+	higherBetter            bool
+}
+
+var metrics = []metric{
+	{"login", "login1", "IMAP connect+LOGIN+LOGOUT, 1 client", "logins/s", true},
+	{"login", "login8", "IMAP connect+LOGIN+LOGOUT, 8 clients", "logins/s", true},
+	{"memory", "privdirty", "Private_Dirty per idle session (LOGIN+SELECT)", "KiB", false},
+	{"memory", "pss", "Pss per idle session", "KiB", false},
+	{"memory", "procs", "processes per session", "procs", false},
+	{"mailbox", "select1", "first SELECT (no caches)", "ms", false},
+	{"mailbox", "select2", "second SELECT", "ms", false},
+	{"mailbox", "uidfetch", "UID FETCH 1:* (FLAGS RFC822.SIZE INTERNALDATE)", "ms", false},
+	{"mailbox", "fetchenv", "FETCH 1:500 (ENVELOPE BODYSTRUCTURE)", "ms", false},
+	{"mailbox", "searchbody", "SEARCH BODY <rare word>", "ms", false},
+	{"mailbox", "sortdate", "SORT (DATE) UTF-8 ALL", "ms", false},
+	{"mailbox", "thread", "THREAD REFERENCES UTF-8 ALL", "ms", false},
+	{"mailbox", "append", "APPEND (sequential)", "msgs/s", true},
+	{"pop3", "poplogin", "POP3 USER+PASS on the big maildrop", "ms", false},
+	{"pop3", "uidl", "POP3 UIDL", "ms", false},
+	{"pop3", "retr", "POP3 RETR of every message", "MB/s", true},
+	{"pop3login", "poplogins1", "POP3 connect+USER+PASS+QUIT, 1 client", "logins/s", true},
+	{"pop3login", "poplogins8", "POP3 connect+USER+PASS+QUIT, 8 clients", "logins/s", true},
+	{"idle", "idlelat", "IDLE: delivery to untagged EXISTS", "ms", false},
+}
+
+// workload is one named, separately runnable measurement.
+type workload struct {
+	name    string
+	dataset func(p params) dataset
+	run     func(w *wctx) (map[string]float64, error)
+}
+
+type dataset struct {
+	name    string
+	n       int
+	maxSize int
+}
+
+type wctx struct {
+	e   *benchEnv
+	p   params
+	r   *running
+	srv *server
+}
+
+var workloads = []workload{
+	{"login", smallSet, runLogin},
+	{"memory", smallSet, runMemory},
+	{"mailbox", func(p params) dataset { return dataset{"big", p.bigMsgs, p.bigMaxSize} }, runMailbox},
+	{"pop3", func(p params) dataset { return dataset{"pop", p.popMsgs, p.bigMaxSize} }, runPOP3},
+	{"pop3login", smallSet, runPOP3Login},
+	{"idle", smallSet, runIdle},
+}
+
+func smallSet(p params) dataset { return dataset{"small", p.smallMsgs, 256 << 10} }
+
+const (
+	ioTimeout = 120 * time.Second
+	retrLimit = 180 * time.Second
+)
+
+func (w *wctx) login() (*imapConn, error) {
+	c, err := dialIMAP(w.r.imap, ioTimeout)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.login(w.e.user, w.e.pass); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("LOGIN: %w", err)
+	}
+	return c, nil
+}
+
+// loginLoop runs `clients` goroutines doing fn until dur or max is reached;
+// it returns completed operations per second.
+func loginLoop(clients int, dur time.Duration, max int, fn func() error) (float64, error) {
+	var done, failed atomic.Int64
+	var firstErr error
+	var once sync.Once
+	start := time.Now()
+	deadline := start.Add(dur)
+	var wg sync.WaitGroup
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) && done.Load()+failed.Load() < int64(max) {
+				if err := fn(); err != nil {
+					failed.Add(1)
+					once.Do(func() { firstErr = err })
+					if failed.Load() > 20 {
+						return
+					}
+					continue
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start).Seconds()
+	if done.Load() == 0 {
+		return 0, fmt.Errorf("no successful operation: %w", firstErr)
+	}
+	if failed.Load() > done.Load()/100 {
+		return 0, fmt.Errorf("%d of %d failed, first: %w", failed.Load(), failed.Load()+done.Load(), firstErr)
+	}
+	return float64(done.Load()) / el, nil
+}
+
+func runLogin(w *wctx) (map[string]float64, error) {
+	out := map[string]float64{}
+	one := func() error {
+		c, err := w.login()
+		if err != nil {
+			return err
+		}
+		return c.logout()
+	}
+	for _, n := range []int{1, 8} {
+		v, err := loginLoop(n, w.p.loginDur, w.p.loginMax, one)
+		if err != nil {
+			return out, fmt.Errorf("%d clients: %w", n, err)
+		}
+		out["login"+strconv.Itoa(n)] = v
+	}
+	return out, nil
+}
+
+func runPOP3Login(w *wctx) (map[string]float64, error) {
+	if w.r.pop3 == "" {
+		return nil, errors.New(w.r.noPOP3)
+	}
+	out := map[string]float64{}
+	one := func() error {
+		c, err := dialPOP3(w.r.pop3, ioTimeout)
+		if err != nil {
+			return err
+		}
+		if err := c.login(w.e.user, w.e.pass); err != nil {
+			c.c.Close()
+			return err
+		}
+		return c.quit()
+	}
+	for _, n := range []int{1, 8} {
+		v, err := loginLoop(n, w.p.loginDur, w.p.loginMax, one)
+		if err != nil {
+			return out, fmt.Errorf("%d clients: %w", n, err)
+		}
+		out["poplogins"+strconv.Itoa(n)] = v
+	}
+	return out, nil
+}
+
+// runMemory logs in p.sessions sessions, SELECTs INBOX in each, then sums
+// /proc/<pid>/smaps_rollup over the session processes: the descendants of
+// the started server processes that run as the mail user.
+func runMemory(w *wctx) (map[string]float64, error) {
+	var conns []*imapConn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < w.p.sessions; i++ {
+		c, err := w.login()
+		if err != nil {
+			return nil, fmt.Errorf("session %d: %w", i, err)
+		}
+		conns = append(conns, c)
+		if _, err := c.cmd("SELECT INBOX"); err != nil {
+			return nil, fmt.Errorf("session %d SELECT: %w", i, err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	roots := map[int]bool{}
+	var pids []int
+	for _, rp := range w.r.rootPids() {
+		roots[rp] = true
+		pids = append(pids, descendants(rp)...)
+	}
+	info := map[int]procInfo{}
+	for _, p := range listProcs() {
+		info[p.pid] = p
+	}
+	var dirty, pss float64
+	n := 0
+	for _, pid := range pids {
+		pi, ok := info[pid]
+		if !ok || roots[pid] || pi.uid != w.e.uid || pi.comm == "sh" {
+			continue
+		}
+		sm, err := smapsRollup(pid)
+		if err != nil {
+			continue
+		}
+		dirty += sm["Private_Dirty"]
+		pss += sm["Pss"]
+		n++
+	}
+	if n == 0 {
+		return nil, errors.New("no session process found (uid filter)")
+	}
+	s := float64(w.p.sessions)
+	for _, c := range conns {
+		_ = c.logout()
+	}
+	conns = nil
+	return map[string]float64{"privdirty": dirty / s, "pss": pss / s, "procs": float64(n) / s}, nil
+}
+
+// smapsRollup returns the kB fields of /proc/pid/smaps_rollup.
+func smapsRollup(pid int) (map[string]float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]float64{}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 3 && f[2] == "kB" {
+			v, _ := strconv.ParseFloat(f[1], 64)
+			m[strings.TrimSuffix(f[0], ":")] = v
+		}
+	}
+	return m, nil
+}
+
+func timed(f func() error) (float64, error) {
+	t := time.Now()
+	err := f()
+	return float64(time.Since(t).Microseconds()) / 1000, err
+}
+
+func runMailbox(w *wctx) (map[string]float64, error) {
+	out := map[string]float64{}
+	c, err := w.login()
+	if err != nil {
+		return nil, err
+	}
+	if out["select1"], err = timed(func() error { _, err := c.cmd("SELECT INBOX"); return err }); err != nil {
+		return out, fmt.Errorf("first SELECT: %w", err)
+	}
+	_ = c.logout()
+	if c, err = w.login(); err != nil {
+		return out, err
+	}
+	defer c.Close()
+	steps := []struct{ key, cmd string }{
+		{"select2", "SELECT INBOX"},
+		{"uidfetch", "UID FETCH 1:* (FLAGS RFC822.SIZE INTERNALDATE)"},
+		{"fetchenv", fmt.Sprintf("FETCH 1:%d (ENVELOPE BODYSTRUCTURE)", min(500, w.p.bigMsgs))},
+		{"searchbody", "SEARCH BODY " + msggen.RareWord},
+		{"sortdate", "SORT (DATE) UTF-8 ALL"},
+		{"thread", "THREAD REFERENCES UTF-8 ALL"},
+	}
+	for _, s := range steps {
+		v, err := timed(func() error { _, err := c.cmd("%s", s.cmd); return err })
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", s.cmd, err)
+		}
+		if s.key == "searchbody" && len(strings.Fields(c.last)) < 3 {
+			return out, fmt.Errorf("SEARCH BODY found nothing: %q", c.last)
+		}
+		out[s.key] = v
+	}
+	// APPEND: a fixed set of messages from another seed.
+	g := msggen.New(w.p.seed+1000, msggen.Options{MaxSize: 256 << 10})
+	msgs := make([][]byte, w.p.appendMsgs)
+	for i := range msgs {
+		var b bytes.Buffer
+		if _, err := g.Next().WriteTo(&b); err != nil {
+			return out, err
+		}
+		msgs[i] = b.Bytes()
+	}
+	el, err := timed(func() error {
+		for i, m := range msgs {
+			if err := c.appendMsg("INBOX", m); err != nil {
+				return fmt.Errorf("APPEND %d: %w", i, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return out, err
+	}
+	out["append"] = float64(len(msgs)) / (el / 1000)
+	_ = c.logout()
+	return out, nil
+}
+
+func runPOP3(w *wctx) (map[string]float64, error) {
+	if w.r.pop3 == "" {
+		return nil, errors.New(w.r.noPOP3)
+	}
+	out := map[string]float64{}
+	c, err := dialPOP3(w.r.pop3, ioTimeout)
+	if err != nil {
+		return nil, err
+	}
+	defer c.c.Close()
+	if out["poplogin"], err = timed(func() error { return c.login(w.e.user, w.e.pass) }); err != nil {
+		return out, fmt.Errorf("login: %w", err)
+	}
+	var n int
+	if out["uidl"], err = timed(func() error { _, n, err = c.cmd(true, "UIDL"); return err }); err != nil {
+		return out, fmt.Errorf("UIDL: %w", err)
+	}
+	if n != w.p.popMsgs {
+		return out, fmt.Errorf("UIDL listed %d messages, want %d", n, w.p.popMsgs)
+	}
+	c.bytesIn = 0
+	// bounded: a slow server is measured on the messages it managed
+	limit := time.Now().Add(retrLimit)
+	el, err := timed(func() error {
+		for i := 1; i <= n && time.Now().Before(limit); i++ {
+			if _, _, err := c.cmd(true, "RETR %d", i); err != nil {
+				return fmt.Errorf("RETR %d: %w", i, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return out, err
+	}
+	out["retr"] = float64(c.bytesIn) / 1e6 / (el / 1000)
+	_ = c.quit()
+	return out, nil
+}
+
+// runIdle measures the time from a delivery (a file renamed into new/, as
+// an MDA does) to the untagged EXISTS in an IDLE session.
+func runIdle(w *wctx) (map[string]float64, error) {
+	c, err := w.login()
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if _, err := c.cmd("SELECT INBOX"); err != nil {
+		return nil, err
+	}
+	g := msggen.New(w.p.seed+2000, msggen.Options{MaxSize: 8 << 10})
+	var samples []float64
+	for i := 0; i < w.p.idleSamples; i++ {
+		tag := c.nextTag()
+		_ = c.c.SetDeadline(time.Now().Add(20 * time.Second))
+		fmt.Fprintf(c.c, "%s IDLE\r\n", tag)
+		line, err := c.readLine()
+		if err != nil || !strings.HasPrefix(line, "+") {
+			return nil, fmt.Errorf("IDLE: %q %v", line, err)
+		}
+		time.Sleep(300 * time.Millisecond) // let the server arm its watch
+		m := g.Next()
+		t0, err := deliver(w.e, m)
+		if err != nil {
+			return nil, err
+		}
+		for {
+			line, err := c.readLine()
+			if err != nil {
+				return nil, fmt.Errorf("waiting for EXISTS: %w", err)
+			}
+			if strings.HasPrefix(line, "* ") && strings.HasSuffix(line, " EXISTS") {
+				samples = append(samples, float64(time.Since(t0).Microseconds())/1000)
+				break
+			}
+		}
+		fmt.Fprintf(c.c, "DONE\r\n")
+		if _, err := c.readTagged(tag); err != nil {
+			return nil, err
+		}
+	}
+	_ = c.logout()
+	return map[string]float64{"idlelat": median(samples)}, nil
+}
+
+// deliver writes m into tmp/ and renames it into new/ (the Maildir
+// delivery protocol), owned by the mail user; it returns the rename time.
+func deliver(e *benchEnv, m *msggen.Message) (time.Time, error) {
+	name := fmt.Sprintf("%d.M%dP%d.bench-deliver", time.Now().Unix(), time.Now().Nanosecond()/1000, os.Getpid())
+	tmp := filepath.Join(e.maildir, "tmp", name)
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
+	if err != nil {
+		return time.Time{}, err
+	}
+	size, err := m.WriteTo(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	f.Close()
+	if err != nil {
+		return time.Time{}, err
+	}
+	_ = os.Chown(tmp, e.uid, e.gid)
+	t0 := time.Now()
+	if err := os.Rename(tmp, filepath.Join(e.maildir, "new", name+",S="+strconv.FormatInt(size, 10))); err != nil {
+		return time.Time{}, err
+	}
+	return t0, nil
+}
+
+// ---- data sets ----
+
+// masterMaildir returns (building once) the seeded master copy of a data
+// set; every run gets a hard-linked copy of it, so all servers read the
+// same bytes and no run sees another's caches.
+func masterMaildir(e *benchEnv, p params, d dataset) (string, error) {
+	dir := filepath.Join(e.work, "data", fmt.Sprintf("%s-s%d-n%d-m%d", d.name, p.seed, d.n, d.maxSize))
+	stamp := filepath.Join(dir, "complete")
+	if fileExists(stamp) {
+		return filepath.Join(dir, "Maildir"), nil
+	}
+	_ = os.RemoveAll(dir)
+	md := filepath.Join(dir, "Maildir")
+	newCount := d.n / 100
+	if _, err := msggen.WriteMaildir(md, d.n, newCount, p.seed, msggen.Options{MaxSize: d.maxSize}); err != nil {
+		return "", err
+	}
+	if err := chownTree(dir, e.uid, e.gid); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(stamp, []byte("ok\n"), 0o644); err != nil {
+		return "", err
+	}
+	return md, nil
+}
+
+func chownTree(dir string, uid, gid int) error {
+	if os.Getuid() != 0 {
+		return nil
+	}
+	return filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+}
+
+// prepareMaildir replaces the account's home with a fresh hard-linked
+// copy of master.
+func prepareMaildir(e *benchEnv, master string) error {
+	if err := os.RemoveAll(e.home); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(e.home, 0o755); err != nil {
+		return err
+	}
+	if _, err := runCmd(nil, "cp", "-al", master, e.maildir); err != nil {
+		return err
+	}
+	return chownDirs(e)
+}
+
+// chownDirs gives the directories (not the shared, linked files) to the
+// mail user; the files already belong to it in the master copy.
+func chownDirs(e *benchEnv) error {
+	if os.Getuid() != 0 {
+		return nil
+	}
+	return filepath.Walk(e.home, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		if fi.IsDir() {
+			return os.Lchown(p, e.uid, e.gid)
+		}
+		return nil
+	})
+}
+
+// killStrays ends gam_server processes that Courier's FAM client spawned
+// for the benchmark user (they outlive imapd); only that user's.
+func killStrays(uid int) {
+	for _, p := range listProcs() {
+		if p.uid == uid && p.comm == "gam_server" {
+			_ = syscall.Kill(p.pid, syscall.SIGTERM)
+		}
+	}
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// build compiles this command into a temp dir.
+func build(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "maildirmake")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func courier(t *testing.T) string {
+	p := "/opt/courier-ref/root/usr/bin/maildirmake.courier"
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Courier maildirmake missing: %v", err)
+		}
+		t.Skip("Courier reference not installed (scripts/courier-ref.sh install)")
+	}
+	return p
+}
+
+// tree lists "mode size relpath" for everything under dir.
+func tree(t *testing.T, dir string) string {
+	var lines []string
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		lines = append(lines, fi.Mode().String()+" "+rel)
+		if fi.Mode().IsRegular() {
+			b, _ := os.ReadFile(p)
+			lines = append(lines, "  "+strings.ReplaceAll(string(b), "\n", "$"))
+		}
+		return nil
+	})
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// TestSameAsCourier runs the same command lines with Courier's
+// maildirmake and ours and compares the trees, contents and exit codes.
+func TestSameAsCourier(t *testing.T) {
+	ref := courier(t)
+	ours := build(t)
+	scripts := [][][]string{
+		{{"M"}},
+		{{"M"}, {"M"}},
+		{{"-q", "1000S,10C", "M"}},
+		{{"M"}, {"-q", "5000S", "M"}},
+		{{"M"}, {"-f", "Drafts.Urgent", "M"}, {"-f", "Drafts.Urgent", "M"}},
+		{{"-S", "M"}, {"-s", "write", "-f", "Weekly", "M"}, {"-s", "read,group", "-f", "R", "M"}, {"-s", "read", "-f", "P", "M"}},
+		{{"-f", "X", "missing"}},
+	}
+	for i, sc := range scripts {
+		run := func(bin string) string {
+			d := t.TempDir()
+			var codes []string
+			for _, args := range sc {
+				cmd := exec.Command(bin, args...)
+				cmd.Dir = d
+				err := cmd.Run()
+				code := 0
+				if ee, ok := err.(*exec.ExitError); ok {
+					code = ee.ExitCode()
+				}
+				codes = append(codes, strings.Join(args, " ")+" -> "+string(rune('0'+code)))
+			}
+			return strings.Join(codes, "\n") + "\n" + tree(t, d)
+		}
+		if a, b := run(ref), run(ours); a != b {
+			t.Errorf("script %d differs:\ncourier:\n%s\nours:\n%s", i, a, b)
+		}
+	}
+}

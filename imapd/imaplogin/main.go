@@ -1,0 +1,88 @@
+// Command imaplogin is the pre-authentication IMAP stage (reference §1,
+// §3): run as root by couriertcpd with the client socket on fd 0/1 as
+// `imaplogin <imapd-path> <default-maildir>`, it greets, authenticates
+// through authdaemond (internal/login) and on success drops privileges
+// and execs the session stage with IMAPLOGINTAG=<tag>; imapd then sends
+// the tagged OK (§1.1).
+//
+// IMAP_LOGIN_FAILURE_DELAY (seconds, default 5, Courier's fixed sleep)
+// exists for tests only.
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"gocourier/internal/authproto"
+	"gocourier/internal/imapserver"
+	"gocourier/internal/login"
+)
+
+func main() {
+	if len(os.Args) < 3 {
+		fmt.Fprintln(os.Stderr, "usage: imaplogin <imapd-path> <default-maildir>")
+		os.Exit(1)
+	}
+	imapd, defMaildir := os.Args[1], os.Args[2]
+	var r io.Reader = os.Stdin
+	var w io.Writer = os.Stdout
+	closer := func() { os.Stdin.Close(); os.Exit(1) }
+	if nc, err := net.FileConn(os.Stdin); err == nil {
+		r, w = nc, nc
+		closer = func() { nc.Close() }
+	}
+	delay := 5 * time.Second
+	if v := os.Getenv("IMAP_LOGIN_FAILURE_DELAY"); v != "" {
+		if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 {
+			delay = time.Duration(f * float64(time.Second))
+		}
+	}
+	ip, port := os.Getenv("TCPREMOTEIP"), os.Getenv("TCPREMOTEPORT")
+	if ip == "" {
+		ip = "127.0.0.1"
+	}
+	if port == "" {
+		port = "N/A"
+	}
+	service := login.ServiceName("imap")
+	p := &imapserver.PreLogin{
+		Service:      service,
+		FailureDelay: delay,
+		Timeout:      60 * time.Second,
+		Log:          os.Stderr,
+		IP:           ip,
+		Port:         port,
+		Closer:       closer,
+		IsTemporary:  login.IsTemporary,
+		Auth: func(req *authproto.Request) (*authproto.UserInfo, error) {
+			if req.AuthType == authproto.AuthLogin {
+				u, pw, _ := req.LoginData()
+				return login.Login(service, u, pw)
+			}
+			ch, resp, _ := req.CramData()
+			return login.CRAM(service, req.AuthType, ch, resp)
+		},
+	}
+	res, err := p.Run(r, w)
+	if res == nil {
+		if err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	extra := []string{"IMAPLOGINTAG=" + res.Tag, "PROTOCOL=IMAP"}
+	for _, k := range []string{"TCPREMOTEIP", "TCPREMOTEPORT", "TCPLOCALPORT"} {
+		if os.Getenv(k) == "" {
+			def := map[string]string{"TCPREMOTEIP": "127.0.0.1", "TCPREMOTEPORT": "N/A", "TCPLOCALPORT": "143"}[k]
+			extra = append(extra, k+"="+def)
+		}
+	}
+	err = login.ExecSession(res.Account, imapd, defMaildir, extra)
+	fmt.Fprintf(os.Stderr, "ERR: %v\n", err)
+	fmt.Fprint(w, "* BYE Temporary problem, please try again later\r\n")
+	os.Exit(1)
+}

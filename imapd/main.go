@@ -1,0 +1,241 @@
+// Command imapd is the post-login IMAP session stage (reference §1.1-§1.3,
+// §4): `imapd <maildir>`, run as the mail user with the client socket on
+// fd 0/1, exec'ed by imaplogin with IMAPLOGINTAG and AUTHENTICATED set, or
+// run by hand (no IMAPLOGINTAG: "* PREAUTH Ready.", as Courier).
+//
+// Startup follows Courier's order (§1.3): AUTHENTICATED check, sticky-bit
+// lock, chdir to the maildir, loginexec hook (§9.13), owner sanity check,
+// IMAP_EMPTYTRASH (§9.14), clock-skew check, "<tag> OK LOGIN Ok.", then
+// disableimap/disableinsecureimap, then the INFO: LOGIN log line.
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"gocourier/internal/imapmaildir"
+	"gocourier/internal/imapserver"
+	"gocourier/internal/maildir"
+)
+
+func main() {
+	// One OS thread of Go code keeps the per-connection footprint small
+	// (go-libs §1); the session is strictly sequential anyway.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
+	os.Exit(run())
+}
+
+type conn struct {
+	r     io.Reader
+	w     io.Writer
+	close func()
+}
+
+func stdio() conn {
+	if nc, err := net.FileConn(os.Stdin); err == nil {
+		return conn{r: nc, w: nc, close: func() { nc.Close() }}
+	}
+	return conn{r: os.Stdin, w: os.Stdout, close: func() { os.Stdin.Close() }}
+}
+
+func bye(w io.Writer, text string) int {
+	fmt.Fprintf(w, "* BYE %s\r\n", text)
+	return 1
+}
+
+func hasOption(opts, name string) bool {
+	for _, o := range strings.Split(opts, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(o), "=")
+		if k == name && v != "" && v != "0" {
+			return true
+		}
+	}
+	return false
+}
+
+func run() int {
+	c := stdio()
+	log := os.Stderr
+	tag := os.Getenv("IMAPLOGINTAG")
+	user := os.Getenv("AUTHENTICATED")
+	if os.Getenv("HOSTNAME") == "" {
+		if h, err := os.Hostname(); err == nil {
+			os.Setenv("HOSTNAME", h)
+		}
+	}
+	os.Setenv("IMAP_STARTTLS", "NO")
+	if tag == "" {
+		if os.Getenv("TCPREMOTEIP") == "" {
+			os.Setenv("TCPREMOTEIP", "127.0.0.1")
+		}
+		if os.Getenv("TCPREMOTEPORT") == "" {
+			os.Setenv("TCPREMOTEPORT", "0")
+		}
+	}
+	ip, port := os.Getenv("TCPREMOTEIP"), os.Getenv("TCPREMOTEPORT")
+	if tag != "" && user == "" {
+		return bye(c.w, "AUTHENTICATED environment variable not set.")
+	}
+	if user == "" {
+		if u := os.Getenv("USER"); u != "" {
+			user = u
+		} else {
+			user = fmt.Sprint(os.Getuid())
+		}
+	}
+	// §1.3 step 2: a home directory with the sticky bit is a locked account.
+	if st, err := os.Stat("."); err == nil && st.Mode()&os.ModeSticky != 0 {
+		fmt.Fprintf(log, "INFO: LOCKED, user=%s, ip=[%s], port=[%s]\n", user, ip, port)
+		return bye(c.w, "Your account is temporarily unavailable (+t bit set on home directory).")
+	}
+	mdir := "Maildir"
+	if len(os.Args) > 1 && os.Args[1] != "" {
+		mdir = os.Args[1]
+	}
+	if err := os.Chdir(mdir); err != nil {
+		msg := errText(err)
+		fmt.Fprintf(log, "chdir %s: %s\n", mdir, msg)
+		return bye(c.w, "[ALERT] Fatal error: "+msg+": "+msg)
+	}
+	runLoginExec(log)
+	if os.Getenv("IMAP_MAILBOX_SANITY_CHECK") != "0" {
+		if st, err := os.Stat("."); err == nil {
+			if sys, ok := st.Sys().(*syscall.Stat_t); ok && (int(sys.Uid) != os.Geteuid() || int(sys.Gid) != os.Getegid()) {
+				fmt.Fprintf(log, "ERR: %s: Account's mailbox directory is not owned by the correct uid or gid\n", user)
+				return bye(c.w, "[ALERT] Fatal error: Account's mailbox directory is not owned by the correct uid or gid")
+			}
+		}
+	}
+	trash := os.Getenv("IMAP_TRASHFOLDERNAME")
+	if trash == "" {
+		trash = "Trash"
+	}
+	md, err := maildir.Open(".", maildir.Options{
+		UseLocks:  os.Getenv("IMAP_USELOCKS") != "0",
+		TrashName: strings.TrimPrefix(trash, "INBOX."),
+		Quota:     os.Getenv("MAILDIRQUOTA"),
+		Keywords:  os.Getenv("IMAP_KEYWORDS") != "0",
+		Owner:     user,
+	})
+	if err != nil {
+		fmt.Fprintf(log, "ERR: %s: %v\n", user, err)
+		return bye(c.w, "[ALERT] Fatal error: "+errText(err)+": "+errText(err))
+	}
+	if v := os.Getenv("IMAP_EMPTYTRASH"); v != "" {
+		if err := md.EmptyTrash(v); err != nil {
+			fmt.Fprintf(log, "ERR: %s: IMAP_EMPTYTRASH: %v\n", user, err)
+		}
+	}
+	if clockSkewed() {
+		return bye(c.w, "Clock skew detected. Check the clock on the file server")
+	}
+	store := imapmaildir.New(md)
+	store.CheckAllFolders = os.Getenv("IMAP_CHECK_ALL_FOLDERS") == "1"
+	cfg := imapserver.Config{
+		Log: log, User: user, IP: ip, Port: port,
+		IdleRescan: envSeconds("IMAP_IDLE_TIMEOUT", 60*time.Second),
+		KeepAlive:  envSeconds("IMAP_KEEPALIVE", 5*time.Minute),
+		Autologout: envSeconds("IMAP_AUTOLOGOUT", 30*time.Minute),
+		OnTimeout:  c.close,
+	}
+	if v := envSeconds("IMAP_MAXMSGSIZE_BYTES", 0); v > 0 {
+		cfg.MaxAppend = int64(v / time.Second)
+	}
+	sess := imapserver.NewSession(cfg, store, c.r, c.w)
+	greeting := "* PREAUTH Ready."
+	if tag != "" {
+		greeting = tag + " OK LOGIN Ok."
+	}
+	// Courier checks disableimap only after the OK (§1.1).
+	opts := os.Getenv("OPTIONS")
+	if hasOption(opts, "disableimap") {
+		fmt.Fprintf(c.w, "%s\r\n* BYE IMAP access disabled for this account.\r\n", greeting)
+		return 1
+	}
+	if hasOption(opts, "disableinsecureimap") && os.Getenv("IMAP_TLS") != "1" {
+		fmt.Fprintf(c.w, "%s\r\n* BYE IMAP access disabled via insecure connection.\r\n", greeting)
+		return 1
+	}
+	fmt.Fprintf(log, "INFO: LOGIN, user=%s, ip=[%s], port=[%s], protocol=IMAP\n", user, ip, port)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT)
+	go func() {
+		<-sigs
+		fmt.Fprintf(c.w, "* BYE Courier-IMAP server shut down by signal.\r\n")
+		fmt.Fprintf(log, "NOTICE: Disconnected during shutdown by signal, user=%s, ip=[%s], port=[%s]\n", user, ip, port)
+		os.Exit(0)
+	}()
+	err = sess.Run(greeting)
+	if v := os.Getenv("IMAP_EMPTYTRASH"); v != "" {
+		md.EmptyTrash(v)
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+// errText renders an error as strerror would.
+func errText(err error) string {
+	if pe, ok := err.(*os.PathError); ok {
+		err = pe.Err
+	}
+	if errno, ok := err.(syscall.Errno); ok {
+		s := errno.Error()
+		return strings.ToUpper(s[:1]) + s[1:]
+	}
+	return err.Error()
+}
+
+func envSeconds(name string, def time.Duration) time.Duration {
+	var n float64
+	if _, err := fmt.Sscan(os.Getenv(name), &n); err == nil && n > 0 {
+		return time.Duration(n * float64(time.Second))
+	}
+	return def
+}
+
+// runLoginExec runs ./loginexec when it is owner-executable and deletes it
+// after a zero exit (§9.13). Its output goes to the client like Courier's.
+func runLoginExec(log io.Writer) {
+	st, err := os.Stat("loginexec")
+	if err != nil || !st.Mode().IsRegular() || st.Mode()&0o100 == 0 {
+		return
+	}
+	cmd := exec.Command("./loginexec")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Run(); err == nil {
+		os.Remove("loginexec")
+	} else {
+		fmt.Fprintf(log, "loginexec: %v\n", err)
+	}
+}
+
+// clockSkewed creates tmp/courier-imap.clockskew.chk and compares its
+// mtime with our clock (§1.3 step 8, 30 s tolerance).
+func clockSkewed() bool {
+	p := filepath.Join("tmp", "courier-imap.clockskew.chk")
+	f, err := os.Create(p)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	defer os.Remove(p)
+	st, err := os.Stat(p)
+	if err != nil {
+		return false
+	}
+	d := time.Since(st.ModTime())
+	return d > 30*time.Second || d < -30*time.Second
+}

@@ -1,0 +1,262 @@
+// Package imapmaildir adapts internal/maildir to the storage interface of
+// internal/imapserver. It only converts: flags between maildir letters
+// plus keyword lists and IMAP flag strings, and storage errors to the
+// server's error values. Invariant: no protocol text and no sockets here.
+package imapmaildir
+
+import (
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"gocourier/internal/imapserver"
+	"gocourier/internal/maildir"
+)
+
+// Store implements imapserver.Store over a maildir.
+type Store struct {
+	M *maildir.Maildir
+	// CheckAllFolders computes \Marked for every folder
+	// (IMAP_CHECK_ALL_FOLDERS=1), not just INBOX.
+	CheckAllFolders bool
+}
+
+// New wraps an opened maildir.
+func New(m *maildir.Maildir) *Store { return &Store{M: m} }
+
+// mapErr converts storage errors to the server's (keeping the text).
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	pairs := []struct{ from, to error }{
+		{maildir.ErrInvalidName, imapserver.ErrInvalidName},
+		{maildir.ErrNoSuchFolder, imapserver.ErrNoSuchMailbox},
+		{maildir.ErrFolderExists, imapserver.ErrExists},
+		{maildir.ErrInboxExists, imapserver.ErrInboxExists},
+		{maildir.ErrCannotDelete, imapserver.ErrCannotDelete},
+		{maildir.ErrInboxRename, imapserver.ErrInboxRename},
+		{maildir.ErrOverQuota, imapserver.ErrOverQuota},
+		{maildir.ErrBadKeyword, imapserver.ErrBadKeyword},
+		{maildir.ErrReadOnly, imapserver.ErrPermission},
+	}
+	for _, p := range pairs {
+		if errors.Is(err, p.from) {
+			return &wrapped{to: p.to, err: err}
+		}
+	}
+	return err
+}
+
+type wrapped struct{ to, err error }
+
+func (w *wrapped) Error() string   { return w.err.Error() }
+func (w *wrapped) Unwrap() []error { return []error{w.to, w.err} }
+
+// specialUse maps Courier's default folder names to RFC 6154 attributes.
+var specialUse = map[string]string{
+	"INBOX.Sent": `\Sent`, "INBOX.Drafts": `\Drafts`, "INBOX.Trash": `\Trash`,
+	"INBOX.Junk": `\Junk`, "INBOX.Spam": `\Junk`,
+}
+
+// Folders implements imapserver.Store.
+func (s *Store) Folders() ([]imapserver.FolderInfo, error) {
+	l, err := s.M.ListFolders()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]imapserver.FolderInfo, 0, len(l))
+	for _, f := range l {
+		fi := imapserver.FolderInfo{Name: f.Name, NoSelect: f.NoSelect, Children: f.HasChildren, Marked: -1, SpecialUse: specialUse[f.Name]}
+		if !f.NoSelect && (f.Name == "INBOX" || s.CheckAllFolders) {
+			if u, err := s.M.HasUnseen(f.Name); err == nil {
+				fi.Marked = 0
+				if u {
+					fi.Marked = 1
+				}
+			}
+		}
+		out = append(out, fi)
+	}
+	return out, nil
+}
+
+func (s *Store) Create(name string) error         { return mapErr(s.M.CreateFolder(name)) }
+func (s *Store) Delete(name string) error         { return mapErr(s.M.DeleteFolder(name)) }
+func (s *Store) Rename(from, to string) error     { return mapErr(s.M.RenameFolder(from, to)) }
+func (s *Store) Subscriptions() ([]string, error) { return s.M.Subscriptions() }
+func (s *Store) Subscribe(name string) error      { return mapErr(s.M.Subscribe(name)) }
+func (s *Store) Unsubscribe(name string) error    { return mapErr(s.M.Unsubscribe(name)) }
+func (s *Store) Close() error                     { return nil }
+
+// Status implements imapserver.Store.
+func (s *Store) Status(name string) (imapserver.StatusInfo, error) {
+	st, err := s.M.Status(name)
+	if err != nil {
+		return imapserver.StatusInfo{}, mapErr(err)
+	}
+	return imapserver.StatusInfo{Messages: st.Messages, Recent: st.Recent, Unseen: st.Unseen, UIDNext: st.UIDNext, UIDValidity: st.UIDValidity}, nil
+}
+
+// Open implements imapserver.Store.
+func (s *Store) Open(name string, readOnly bool) (imapserver.Mailbox, error) {
+	f, err := s.M.OpenFolder(name, readOnly)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return &Mailbox{f: f}, nil
+}
+
+// SplitFlags converts IMAP flags to maildir letters and keywords.
+func SplitFlags(flags []string) (maildir.Flags, []string) {
+	var f maildir.Flags
+	var kws []string
+	for _, x := range flags {
+		switch strings.ToLower(x) {
+		case `\seen`:
+			f |= maildir.FlagSeen
+		case `\answered`:
+			f |= maildir.FlagAnswered
+		case `\flagged`:
+			f |= maildir.FlagFlagged
+		case `\deleted`:
+			f |= maildir.FlagDeleted
+		case `\draft`:
+			f |= maildir.FlagDraft
+		default:
+			if !strings.HasPrefix(x, `\`) {
+				kws = append(kws, x)
+			}
+		}
+	}
+	return f, kws
+}
+
+// JoinFlags converts maildir letters and keywords to IMAP flags.
+func JoinFlags(f maildir.Flags, kws []string) []string {
+	out := make([]string, 0, 5+len(kws))
+	for _, p := range []struct {
+		bit  maildir.Flags
+		name string
+	}{{maildir.FlagDraft, `\Draft`}, {maildir.FlagFlagged, `\Flagged`}, {maildir.FlagAnswered, `\Answered`}, {maildir.FlagSeen, `\Seen`}, {maildir.FlagDeleted, `\Deleted`}} {
+		if f.Has(p.bit) {
+			out = append(out, p.name)
+		}
+	}
+	return append(out, kws...)
+}
+
+// Append implements imapserver.Store.
+func (s *Store) Append(name string, flags []string, date time.Time, r io.Reader) (uint32, uint32, error) {
+	f, kws := SplitFlags(flags)
+	res, err := s.M.Append(name, r, f, kws, date)
+	if err != nil {
+		return 0, 0, mapErr(err)
+	}
+	return res.UIDValidity, res.UID, nil
+}
+
+// Quota implements imapserver.Store.
+func (s *Store) Quota() (imapserver.QuotaInfo, error) {
+	u, err := s.M.QuotaUsage()
+	if err != nil {
+		return imapserver.QuotaInfo{}, err
+	}
+	if u.Spec.IsZero() {
+		return imapserver.QuotaInfo{}, nil
+	}
+	return imapserver.QuotaInfo{Defined: true, Bytes: u.Bytes, BytesLimit: u.Spec.Bytes, Messages: u.Count, MessageLimit: u.Spec.Count}, nil
+}
+
+// Mailbox implements imapserver.Mailbox over a maildir.Folder.
+type Mailbox struct {
+	f     *maildir.Folder
+	msgs  []imapserver.Message
+	dates map[uint32]time.Time
+}
+
+func (b *Mailbox) UIDValidity() uint32 { return b.f.UIDValidity() }
+func (b *Mailbox) UIDNext() uint32     { return b.f.UIDNext() }
+func (b *Mailbox) Close() error        { return b.f.Close() }
+
+// Rescan implements imapserver.Mailbox.
+func (b *Mailbox) Rescan() error {
+	if _, err := b.f.Rescan(); err != nil {
+		return err
+	}
+	infos := b.f.Messages()
+	msgs := make([]imapserver.Message, len(infos))
+	if b.dates == nil {
+		b.dates = map[uint32]time.Time{}
+	}
+	for i, m := range infos {
+		d := m.InternalDate
+		if d.IsZero() {
+			// The folder fills mtimes lazily; cache them per UID.
+			if cd, ok := b.dates[m.UID]; ok {
+				d = cd
+			} else if fd, err := b.f.InternalDate(m.UID); err == nil {
+				d = fd
+				b.dates[m.UID] = fd
+			}
+		}
+		msgs[i] = imapserver.Message{UID: m.UID, Flags: JoinFlags(m.Flags, m.Keywords), Recent: m.Recent, InternalDate: d}
+	}
+	b.msgs = msgs
+	return nil
+}
+
+func (b *Mailbox) Messages() []imapserver.Message { return b.msgs }
+
+type file struct {
+	*os.File
+	size int64
+}
+
+func (f *file) Size() int64 { return f.size }
+
+// OpenMessage implements imapserver.Mailbox.
+func (b *Mailbox) OpenMessage(uid uint32) (imapserver.MessageReader, error) {
+	fh, _, err := b.f.OpenMessage(uid)
+	if err != nil {
+		return nil, err
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	return &file{fh, st.Size()}, nil
+}
+
+// CRLFSize implements imapserver.CRLFSizer (cached by the folder).
+func (b *Mailbox) CRLFSize(uid uint32) (int64, error) { return b.f.CRLFSize(uid) }
+
+// SetFlags implements imapserver.Mailbox.
+func (b *Mailbox) SetFlags(uid uint32, flags []string) error {
+	f, kws := SplitFlags(flags)
+	return mapErr(b.f.SetFlags(uid, f, kws))
+}
+
+// Expunge implements imapserver.Mailbox.
+func (b *Mailbox) Expunge(uids []uint32) error {
+	_, err := b.f.Expunge(uids)
+	return mapErr(err)
+}
+
+// CopyTo implements imapserver.Mailbox.
+func (b *Mailbox) CopyTo(dest string, uids []uint32) (uint32, []uint32, []uint32, error) {
+	uv, src, dst, err := b.f.CopyTo(dest, uids)
+	return uv, src, dst, mapErr(err)
+}
+
+// MoveTo implements imapserver.Mover.
+func (b *Mailbox) MoveTo(dest string, uids []uint32) (uint32, []uint32, []uint32, error) {
+	uv, src, dst, err := b.f.MoveTo(dest, uids)
+	return uv, src, dst, mapErr(err)
+}
+
+// Watch implements imapserver.Mailbox.
+func (b *Mailbox) Watch() (<-chan struct{}, func(), error) { return b.f.Watch() }

@@ -1,0 +1,123 @@
+// Package imapserver implements the IMAP4rev1 session state machine
+// (RFC 3501 §3) and every command Courier-IMAP 5.0.13 answers (reference
+// §3-§5), over the wire layer internal/imapwire and a storage interface
+// defined here (Store/Mailbox). It never touches files itself.
+//
+// Invariants:
+//   - One command at a time; all responses of a command are buffered and
+//     flushed once (plus before each continuation request).
+//   - The session's view of the selected mailbox (sequence number -> UID)
+//     changes only when we tell the client: EXPUNGE/EXISTS/FETCH are sent
+//     after each command (RFC 3501 §7.4.1 forbids EXPUNGE during FETCH,
+//     STORE and SEARCH, so those commands do not report expunges).
+//   - Message bodies are streamed from the store; nothing holds a whole
+//     message in memory (APPEND literal is passed to the store as a reader).
+//   - Error policy (reference §13.1, decided): syntax errors answer
+//     "BAD Error in IMAP command received by server." (RFC 3501 §7.1.5)
+//     instead of Courier's NO; failures answer NO with Courier's texts.
+//     Only the current line is discarded (Courier also drops the next one).
+//     10 consecutive errors end the session as in Courier.
+package imapserver
+
+import (
+	"errors"
+	"io"
+	"time"
+)
+
+// Storage errors the server maps to Courier's replies. Adapters wrap or
+// return these (errors.Is).
+var (
+	ErrNoSuchMailbox = errors.New("mailbox does not exist")
+	ErrExists        = errors.New("mailbox already exists")
+	ErrInvalidName   = errors.New("invalid mailbox name")
+	ErrInboxExists   = errors.New("INBOX already exists")
+	ErrCannotDelete  = errors.New("cannot delete this folder")
+	ErrInboxRename   = errors.New("INBOX rename not implemented")
+	ErrOverQuota     = errors.New("mail quota exceeded")
+	ErrBadKeyword    = errors.New("invalid keyword")
+	ErrPermission    = errors.New("permission denied")
+)
+
+// FolderInfo describes one folder for LIST.
+type FolderInfo struct {
+	Name       string // UTF-8, "INBOX" or "INBOX.x.y"
+	NoSelect   bool   // exists only as a parent
+	Children   bool
+	Marked     int    // -1 unknown, 0 unmarked, 1 marked (unseen mail)
+	SpecialUse string // \Sent, \Drafts, \Trash, \Junk or ""
+}
+
+// StatusInfo answers STATUS.
+type StatusInfo struct {
+	Messages, Recent, Unseen uint32
+	UIDNext, UIDValidity     uint32
+}
+
+// QuotaInfo is the Maildir++ quota (reference §4.9); a zero limit is "none".
+type QuotaInfo struct {
+	Defined                bool
+	Bytes, BytesLimit      int64
+	Messages, MessageLimit int64
+}
+
+// Store is the account-wide storage.
+type Store interface {
+	// Folders lists every folder including INBOX and virtual parents.
+	Folders() ([]FolderInfo, error)
+	Create(name string) error
+	Delete(name string) error
+	Rename(from, to string) error
+	Subscriptions() ([]string, error)
+	Subscribe(name string) error
+	Unsubscribe(name string) error
+	Status(name string) (StatusInfo, error)
+	// Open opens a folder; readOnly sessions do not claim \Recent.
+	Open(name string, readOnly bool) (Mailbox, error)
+	// Append stores r (CRLF or LF; the store decides the on-disk form)
+	// and returns the UIDVALIDITY and UID it got.
+	Append(name string, flags []string, date time.Time, r io.Reader) (uidValidity, uid uint32, err error)
+	Quota() (QuotaInfo, error)
+	Close() error
+}
+
+// Message is one message as the session sees it.
+type Message struct {
+	UID          uint32
+	Flags        []string // system flags (\Seen ...) and keywords, no \Recent
+	Recent       bool     // claimed from new/ by this session
+	InternalDate time.Time
+}
+
+// MessageReader is an opened message file in its stored (LF) form.
+type MessageReader interface {
+	io.ReaderAt
+	io.Closer
+	Size() int64
+}
+
+// Mailbox is an opened folder.
+type Mailbox interface {
+	UIDValidity() uint32
+	UIDNext() uint32
+	// Rescan re-reads the folder; Messages then returns the new state.
+	Rescan() error
+	// Messages in ascending UID order.
+	Messages() []Message
+	OpenMessage(uid uint32) (MessageReader, error)
+	// SetFlags replaces the flags of a message (no \Recent).
+	SetFlags(uid uint32, flags []string) error
+	Expunge(uids []uint32) error
+	// CopyTo copies messages to another folder, returning the target's
+	// UIDVALIDITY and, pairwise, the source UIDs copied and their new UIDs.
+	CopyTo(dest string, uids []uint32) (uidValidity uint32, src, dst []uint32, err error)
+	// Watch returns a channel that receives a value soon after the
+	// folder changes on disk (nil if unsupported), and a stop function.
+	Watch() (<-chan struct{}, func(), error)
+	Close() error
+}
+
+// Mover is implemented by mailboxes that can move natively (RFC 6851).
+type Mover interface {
+	MoveTo(dest string, uids []uint32) (uidValidity uint32, src, dst []uint32, err error)
+}

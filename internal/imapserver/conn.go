@@ -1,0 +1,187 @@
+package imapserver
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"gocourier/internal/imapwire"
+)
+
+// Courier's fixed texts (reference §3-§5).
+const (
+	textError      = "Error in IMAP command received by server."
+	textTooMany    = "[ALERT] Fatal error: TOO MANY CONSECUTIVE PROTOCOL VIOLATIONS: "
+	textShutdown   = "Courier-IMAP server shutting down"
+	textInactive   = "Disconnected for inactivity."
+	maxErrorsInRow = 10
+)
+
+// Deadliner is implemented by connections that support read deadlines.
+type Deadliner interface {
+	SetReadDeadline(t time.Time) error
+}
+
+// Conn is the wire side shared by the pre-auth and post-auth stages.
+type Conn struct {
+	rw        io.ReadWriter
+	br        *bufio.Reader
+	Dec       *imapwire.Decoder
+	W         *imapwire.Writer
+	errsInRow int
+	closer    func() // forcibly closes the connection (timeouts without deadlines)
+	timer     *time.Timer
+}
+
+// NewConn wraps a connection (r and w may be the same object).
+func NewConn(r io.Reader, w io.Writer, lim imapwire.Limits) *Conn {
+	c := &Conn{br: bufio.NewReaderSize(r, 16<<10), W: imapwire.NewWriter(w)}
+	if rw, ok := r.(io.ReadWriter); ok {
+		c.rw = rw
+	}
+	c.Dec = imapwire.NewDecoder(c.br, lim, func() error { return c.W.Continue("OK") })
+	return c
+}
+
+// Reader exposes the buffered input (for IDLE's line reads).
+func (c *Conn) Reader() *bufio.Reader { return c.br }
+
+// SetTimeout arms an inactivity timeout before reading a command. If the
+// input supports deadlines they are used, otherwise onExpire is called by
+// a timer (it must close the input so the read fails).
+func (c *Conn) SetTimeout(r io.Reader, d time.Duration, onExpire func()) {
+	if dl, ok := r.(Deadliner); ok {
+		if dl.SetReadDeadline(time.Now().Add(d)) == nil {
+			return
+		}
+	}
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	if onExpire != nil {
+		c.timer = time.AfterFunc(d, onExpire)
+	}
+}
+
+// StopTimer cancels a timer armed by SetTimeout.
+func (c *Conn) StopTimer() {
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+}
+
+// Command is a parsed command head.
+type Command struct {
+	Tag  string
+	Name string // uppercased
+}
+
+// ReadCommand reads a tag and command name. ok=false with a nil fatal
+// error means a syntax error was answered and the caller should loop.
+func (c *Conn) ReadCommand() (cmd Command, ok bool, fatal error) {
+	d := c.Dec
+	d.Begin()
+	// An empty line: Courier answers "* NO Error..." (reference §5).
+	if b, okp := d.Peek(); okp && b == '\n' {
+		d.CRLF()
+		c.W.Untagged("NO " + textError)
+		return cmd, false, c.countError()
+	}
+	if d.Err() != nil {
+		return cmd, false, d.Err()
+	}
+	tag, okt := d.Tag()
+	if !okt {
+		if d.Fatal() {
+			return cmd, false, d.Err()
+		}
+		_ = d.DiscardLine()
+		c.W.Untagged("BAD " + textError)
+		return cmd, false, c.countError()
+	}
+	cmd.Tag = tag
+	if !d.SP() {
+		return cmd, false, c.SyntaxError(cmd.Tag)
+	}
+	name, okn := d.Atom()
+	if !okn {
+		return cmd, false, c.SyntaxError(cmd.Tag)
+	}
+	cmd.Name = strings.ToUpper(name)
+	return cmd, true, nil
+}
+
+// SyntaxError answers a parse error: the rest of the line is discarded
+// and "<tag> BAD Error..." is sent. It returns a fatal error if the
+// connection must close.
+func (c *Conn) SyntaxError(tag string) error {
+	d := c.Dec
+	if d.Fatal() {
+		return d.Err()
+	}
+	if errors.Is(d.Err(), imapwire.ErrTooLong) || errors.Is(d.Err(), imapwire.ErrLiteral) {
+		c.W.Untagged("NO [ALERT] IMAP command too long.")
+	}
+	if err := d.DiscardLine(); err != nil {
+		return err
+	}
+	if tag == "" {
+		tag = "*"
+	}
+	c.W.Tagged(tag, "BAD", textError)
+	return c.countError()
+}
+
+// Fail answers a command failure with NO and counts it as an error in
+// a row when it is Courier's generic error.
+func (c *Conn) No(tag, text string) {
+	c.W.Tagged(tag, "NO", text)
+}
+
+// OK answers success and resets the error count.
+func (c *Conn) OK(tag, text string) {
+	c.errsInRow = 0
+	c.W.Tagged(tag, "OK", text)
+}
+
+// GenericNo answers Courier's generic NO and counts it.
+func (c *Conn) GenericNo(tag string) error {
+	c.W.Tagged(tag, "NO", textError)
+	return c.countError()
+}
+
+// ResetErrors is called on any successful command.
+func (c *Conn) ResetErrors() { c.errsInRow = 0 }
+
+var errTooMany = errors.New("too many consecutive protocol violations")
+
+func (c *Conn) countError() error {
+	c.errsInRow++
+	if c.errsInRow >= maxErrorsInRow {
+		c.W.Untagged("BYE " + textTooMany)
+		c.W.Flush()
+		return errTooMany
+	}
+	return nil
+}
+
+// EndOfCommand checks for CRLF; on failure it answers BAD.
+func (c *Conn) EndOfCommand(tag string) (bool, error) {
+	if c.Dec.CRLF() {
+		return true, nil
+	}
+	return false, c.SyntaxError(tag)
+}
+
+// Flush sends the buffered responses.
+func (c *Conn) Flush() error {
+	if err := c.W.Flush(); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+var errBufferFull = bufio.ErrBufferFull

@@ -1,0 +1,347 @@
+package imapserver
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"gocourier/internal/authproto"
+	"gocourier/internal/imapwire"
+)
+
+// AuthFunc checks credentials with authdaemond. It returns the account on
+// success, an error wrapping authproto.ErrFail for a refused login, or any
+// other error for a temporary problem (reference §3.3).
+type AuthFunc func(req *authproto.Request) (*authproto.UserInfo, error)
+
+// PreLogin configures the pre-authentication stage (reference §3).
+type PreLogin struct {
+	Auth         AuthFunc
+	Service      string        // authlib service name ("imap")
+	FailureDelay time.Duration // 5 s in Courier (§3.3)
+	Timeout      time.Duration // alarm(60) in Courier
+	Getenv       func(string) string
+	Log          io.Writer // stderr
+	Hostname     string    // for CRAM challenges
+	IP, Port     string
+	// Closer is called when the pre-auth timeout expires without deadline
+	// support, to break a blocked read.
+	Closer func()
+	// IsTemporary classifies Auth errors; default authproto.IsTemporary.
+	IsTemporary func(error) bool
+}
+
+// LoginResult is a successful authentication.
+type LoginResult struct {
+	Tag     string
+	Account *authproto.UserInfo
+	User    string // the login id given by the client
+}
+
+const textGreetingTail = "Courier-IMAP ready. Copyright 1998-2019 Double Precision, Inc.  See COPYING for distribution information."
+
+// Run serves one pre-auth connection. It returns a result on successful
+// login (the caller then execs the session stage, which sends the tagged
+// OK, §1.1), or nil after LOGOUT or a disconnect.
+func (p *PreLogin) Run(r io.Reader, w io.Writer) (*LoginResult, error) {
+	if p.Getenv == nil {
+		p.Getenv = os.Getenv
+	}
+	if p.Log == nil {
+		p.Log = io.Discard
+	}
+	if p.Service == "" {
+		p.Service = "imap"
+	}
+	start := time.Now()
+	lim := imapwire.DefaultLimits
+	lim.MaxLiteral = 8192 // Courier: over 8192 is "IMAP command too long" (§5)
+	lim.MaxToken = 16384
+	lim.MaxLine = 64 << 10
+	c := NewConn(r, w, lim)
+	fmt.Fprintf(p.Log, "DEBUG: Connection, ip=[%s], port=[%s]\n", p.IP, p.Port)
+	// The whole pre-auth phase is bounded (Courier's alarm(60)).
+	if p.Timeout > 0 {
+		deadline := time.AfterFunc(p.Timeout, func() {
+			if p.Closer != nil {
+				p.Closer()
+			}
+		})
+		defer deadline.Stop()
+		if dl, ok := r.(Deadliner); ok {
+			dl.SetReadDeadline(start.Add(p.Timeout))
+			defer dl.SetReadDeadline(time.Time{})
+		}
+	}
+	caps := Capabilities(p.Getenv, false)
+	c.W.Untagged("OK [CAPABILITY " + caps + "] " + textGreetingTail)
+	if err := c.Flush(); err != nil {
+		return nil, err
+	}
+	logDisc := func() {
+		fmt.Fprintf(p.Log, "DEBUG: Disconnected, ip=[%s], port=[%s], time=%d\n", p.IP, p.Port, int(time.Since(start).Seconds()))
+	}
+	for {
+		cmd, ok, ferr := c.ReadCommand()
+		if ferr != nil {
+			c.Flush()
+			if !errors.Is(ferr, errTooMany) {
+				logDisc()
+			}
+			return nil, ferr
+		}
+		if ok {
+			res, done, err := p.dispatch(c, cmd, caps)
+			if err != nil {
+				c.Flush()
+				if !errors.Is(err, errTooMany) && !errors.Is(err, errTemporary) {
+					logDisc()
+				}
+				return nil, err
+			}
+			if res != nil {
+				return res, nil
+			}
+			if done {
+				err := c.Flush()
+				fmt.Fprintf(p.Log, "INFO: LOGOUT, ip=[%s], port=[%s], rcvd=%d, sent=%d\n", p.IP, p.Port, c.Dec.BytesRead, c.W.BytesSent())
+				return nil, err
+			}
+		}
+		if err := c.Flush(); err != nil {
+			logDisc()
+			return nil, err
+		}
+	}
+}
+
+var errTemporary = errors.New("temporary authentication problem")
+
+func (p *PreLogin) dispatch(c *Conn, cmd Command, caps string) (*LoginResult, bool, error) {
+	d := c.Dec
+	switch cmd.Name {
+	case "CAPABILITY", "NOOP", "LOGOUT":
+		if !d.CRLF() {
+			return nil, false, c.SyntaxError(cmd.Tag)
+		}
+		switch cmd.Name {
+		case "CAPABILITY":
+			c.W.Untagged("CAPABILITY " + caps)
+			c.OK(cmd.Tag, "CAPABILITY completed")
+		case "NOOP":
+			c.OK(cmd.Tag, "NOOP completed")
+		default:
+			c.W.Untagged("BYE " + textShutdown)
+			c.OK(cmd.Tag, "LOGOUT completed")
+			return nil, true, nil
+		}
+		return nil, false, nil
+	case "LOGIN":
+		if !d.SP() {
+			return nil, false, c.SyntaxError(cmd.Tag)
+		}
+		user, ok := d.AString()
+		if ok {
+			ok = d.SP()
+		}
+		var pass string
+		if ok {
+			pass, ok = d.AString()
+		}
+		if ok {
+			ok = d.CRLF()
+		}
+		if !ok {
+			return nil, false, c.SyntaxError(cmd.Tag)
+		}
+		return p.finish(c, cmd.Tag, user, "", authproto.NewLogin(p.Service, user, pass))
+	case "AUTHENTICATE":
+		return p.authenticate(c, cmd)
+	}
+	// RFC 3501 §6: commands not valid in this state; Courier answers NO
+	// with its generic text for every one (reference §3.2), which we keep
+	// since the command itself is well-formed.
+	if err := d.DiscardLine(); err != nil {
+		return nil, false, err
+	}
+	return nil, false, c.GenericNo(cmd.Tag)
+}
+
+// finish asks authd and applies Courier's failure policy.
+func (p *PreLogin) finish(c *Conn, tag, user, method string, req *authproto.Request) (*LoginResult, bool, error) {
+	var ui *authproto.UserInfo
+	err := errors.New("no authenticator")
+	if req != nil && p.Auth != nil {
+		ui, err = p.Auth(req)
+	}
+	if err == nil {
+		return &LoginResult{Tag: tag, Account: ui, User: user}, false, nil
+	}
+	isTemp := p.IsTemporary
+	if isTemp == nil {
+		isTemp = authproto.IsTemporary
+	}
+	if req != nil && p.Auth != nil && isTemp(err) {
+		c.W.Untagged("BYE Temporary problem, please try again later")
+		c.Flush()
+		return nil, false, fmt.Errorf("%w: %v", errTemporary, err)
+	}
+	if method != "" {
+		fmt.Fprintf(p.Log, "INFO: LOGIN FAILED, method=%s, ip=[%s], port=[%s]\n", method, p.IP, p.Port)
+	} else {
+		fmt.Fprintf(p.Log, "INFO: LOGIN FAILED, user=%s, ip=[%s], port=[%s]\n", user, p.IP, p.Port)
+	}
+	c.Flush()
+	time.Sleep(p.FailureDelay)
+	c.No(tag, "Login failed.")
+	return nil, false, nil
+}
+
+// authenticate runs RFC 3501 §6.2.2 with SASL-IR (RFC 4959).
+func (p *PreLogin) authenticate(c *Conn, cmd Command) (*LoginResult, bool, error) {
+	d := c.Dec
+	if !d.SP() {
+		return nil, false, c.SyntaxError(cmd.Tag)
+	}
+	mech, ok := d.Atom()
+	if !ok {
+		return nil, false, c.SyntaxError(cmd.Tag)
+	}
+	mech = strings.ToUpper(mech)
+	var ir *string
+	if d.Special(' ') {
+		s, ok := d.AtomBracket()
+		if !ok {
+			// '=' is an atom char; base64 is atom-safe.
+			return nil, false, c.SyntaxError(cmd.Tag)
+		}
+		ir = &s
+	}
+	if !d.CRLF() {
+		return nil, false, c.SyntaxError(cmd.Tag)
+	}
+	// readResp sends a challenge and reads one base64 line; "*" cancels.
+	readResp := func(challenge string) ([]byte, bool, error) {
+		if err := c.W.Continue(challenge); err != nil {
+			return nil, false, err
+		}
+		line, err := readLine(c.Reader(), 16384)
+		if err != nil {
+			return nil, false, err
+		}
+		c.Dec.BytesRead += int64(len(line)) + 2
+		if line == "*" {
+			return nil, false, nil
+		}
+		b, err := base64.StdEncoding.DecodeString(line)
+		if err != nil {
+			return nil, false, nil
+		}
+		return b, true, nil
+	}
+	fail := func() (*LoginResult, bool, error) { return p.finish(c, cmd.Tag, "", mech, nil) }
+	switch mech {
+	case "PLAIN":
+		var data []byte
+		if ir != nil {
+			if *ir == "=" {
+				data = nil
+			} else {
+				b, err := base64.StdEncoding.DecodeString(*ir)
+				if err != nil {
+					return fail()
+				}
+				data = b
+			}
+		} else {
+			b, ok, err := readResp("")
+			if err != nil {
+				return nil, false, err
+			}
+			if !ok {
+				return fail()
+			}
+			data = b
+		}
+		parts := bytes.Split(data, []byte{0})
+		if len(parts) != 3 {
+			return fail()
+		}
+		user, pass := string(parts[1]), string(parts[2])
+		return p.finish(c, cmd.Tag, user, mech, authproto.NewLogin(p.Service, user, pass))
+	case "LOGIN":
+		var user []byte
+		if ir != nil {
+			b, err := base64.StdEncoding.DecodeString(*ir)
+			if err != nil {
+				return fail()
+			}
+			user = b
+		} else {
+			b, ok, err := readResp(base64.StdEncoding.EncodeToString([]byte("Username:")))
+			if err != nil {
+				return nil, false, err
+			}
+			if !ok {
+				return fail()
+			}
+			user = b
+		}
+		pass, ok, err := readResp(base64.StdEncoding.EncodeToString([]byte("Password:")))
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			return fail()
+		}
+		return p.finish(c, cmd.Tag, string(user), mech, authproto.NewLogin(p.Service, string(user), string(pass)))
+	case "CRAM-MD5", "CRAM-SHA1", "CRAM-SHA256":
+		var rnd [16]byte
+		rand.Read(rnd[:])
+		host := p.Hostname
+		if host == "" {
+			host, _ = os.Hostname()
+		}
+		chal := base64.StdEncoding.EncodeToString([]byte("<" + strings.ToUpper(hex.EncodeToString(rnd[:])) + "@" + host + ">"))
+		resp, ok, err := readResp(chal)
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			return fail()
+		}
+		user, _, _ := strings.Cut(string(resp), " ")
+		return p.finish(c, cmd.Tag, user, mech, authproto.NewCram(p.Service, strings.ToLower(mech), chal, base64.StdEncoding.EncodeToString(resp)))
+	}
+	return fail()
+}
+
+// readLine reads one line of at most max bytes, without its CRLF.
+func readLine(br interface {
+	ReadSlice(byte) ([]byte, error)
+}, max int) (string, error) {
+	var buf []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		buf = append(buf, frag...)
+		if len(buf) > max {
+			return "", fmt.Errorf("line too long")
+		}
+		if err == nil {
+			break
+		}
+		if errors.Is(err, errBufferFull) {
+			continue
+		}
+		return "", err
+	}
+	s := strings.TrimRight(string(buf), "\r\n")
+	return s, nil
+}

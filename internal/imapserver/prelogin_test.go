@@ -1,0 +1,167 @@
+package imapserver_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gocourier/internal/authproto"
+	"gocourier/internal/imapserver"
+)
+
+type fakeAuth struct {
+	mu   sync.Mutex
+	reqs []*authproto.Request
+	temp bool
+}
+
+func (f *fakeAuth) auth(req *authproto.Request) (*authproto.UserInfo, error) {
+	f.mu.Lock()
+	f.reqs = append(f.reqs, req)
+	f.mu.Unlock()
+	if f.temp {
+		return nil, errors.New("authd socket: connection refused")
+	}
+	u, p, _ := req.LoginData()
+	if u == "alice" && p == "pass" {
+		return &authproto.UserInfo{Address: "alice", UID: 1000, GID: 1000, Home: "/tmp"}, nil
+	}
+	return nil, authproto.ErrFail
+}
+
+type preResult struct {
+	res *imapserver.LoginResult
+	err error
+}
+
+func startPre(t *testing.T, fa *fakeAuth, env map[string]string) (*tconn, chan preResult, *bytes.Buffer) {
+	srv, cli := net.Pipe()
+	var log bytes.Buffer
+	p := &imapserver.PreLogin{
+		Auth: fa.auth, Service: "imap", FailureDelay: 10 * time.Millisecond, Timeout: 5 * time.Second,
+		Getenv: func(k string) string { return env[k] }, Log: &log, IP: "::ffff:127.0.0.1", Port: "4000",
+		Closer: func() { srv.Close() },
+	}
+	ch := make(chan preResult, 1)
+	go func() {
+		r, err := p.Run(srv, srv)
+		ch <- preResult{r, err}
+		srv.Close()
+	}()
+	t.Cleanup(func() { cli.Close() })
+	return newT(t, cli), ch, &log
+}
+
+func TestPreLoginGreetingAndCommands(t *testing.T) {
+	c, ch, log := startPre(t, &fakeAuth{}, testEnv)
+	g := c.line()
+	want := "* OK [CAPABILITY IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT THREAD=REFERENCES SORT QUOTA IDLE ACL ACL2=UNION ENABLE UTF8=ACCEPT LITERAL+ SASL-IR] Courier-IMAP ready. Copyright 1998-2019 Double Precision, Inc.  See COPYING for distribution information."
+	if g != want {
+		t.Fatalf("greeting\n got %q\nwant %q", g, want)
+	}
+	runSteps(t, c, []step{
+		{"capability", "a CAPABILITY", []string{"* CAPABILITY IMAP4rev1", "a OK CAPABILITY completed"}, nil},
+		{"noop", "b Noop", []string{"b OK NOOP completed"}, nil},
+		{"select before login", "c SELECT INBOX", []string{"c NO Error in IMAP command received by server."}, nil},
+		{"login missing arg", "d LOGIN alice", []string{"d BAD "}, nil},
+		{"login failure", "e LOGIN alice wrong", []string{"e NO Login failed."}, nil},
+	})
+	c.send("f LOGIN {5}\r\n")
+	if l := c.line(); l != "+ OK" {
+		t.Fatalf("continuation %q", l)
+	}
+	c.send("alice \"pass\"\r\n")
+	r := <-ch
+	if r.err != nil || r.res == nil || r.res.Tag != "f" || r.res.Account.Address != "alice" {
+		t.Fatalf("result %+v %v", r.res, r.err)
+	}
+	l := log.String()
+	for _, w := range []string{"DEBUG: Connection, ip=[::ffff:127.0.0.1], port=[4000]", "INFO: LOGIN FAILED, user=alice, ip=[::ffff:127.0.0.1], port=[4000]"} {
+		if !strings.Contains(l, w) {
+			t.Errorf("log lacks %q:\n%s", w, l)
+		}
+	}
+}
+
+func TestPreLoginAuthenticate(t *testing.T) {
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00alice\x00pass"))
+	tests := []struct {
+		name  string
+		lines []string // client lines; "+" lines expect a continuation first
+		ok    bool
+	}{
+		{"plain continuation", []string{"a AUTHENTICATE PLAIN", "+" + plain}, true},
+		{"plain sasl-ir", []string{"a AUTHENTICATE PLAIN " + plain}, true},
+		{"plain authzid", []string{"a AUTHENTICATE PLAIN", "+" + base64.StdEncoding.EncodeToString([]byte("alice\x00alice\x00pass"))}, true},
+		{"login mech", []string{"a AUTHENTICATE LOGIN", "+" + base64.StdEncoding.EncodeToString([]byte("alice")), "+" + base64.StdEncoding.EncodeToString([]byte("pass"))}, true},
+		{"cancel", []string{"a AUTHENTICATE PLAIN", "+*"}, false},
+		{"bad base64", []string{"a AUTHENTICATE PLAIN", "+!!!"}, false},
+		{"unknown mech", []string{"a AUTHENTICATE FOOBAR"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, ch, _ := startPre(t, &fakeAuth{}, nil)
+			c.line()
+			for _, l := range tc.lines {
+				if strings.HasPrefix(l, "+") {
+					if got := c.line(); !strings.HasPrefix(got, "+ ") {
+						t.Fatalf("want continuation, got %q", got)
+					}
+					l = l[1:]
+				}
+				c.send(l + "\r\n")
+			}
+			if tc.ok {
+				r := <-ch
+				if r.res == nil {
+					t.Fatalf("no login: %v", r.err)
+				}
+				return
+			}
+			if got := c.line(); got != "a NO Login failed." {
+				t.Fatalf("got %q", got)
+			}
+		})
+	}
+}
+
+func TestPreLoginTemporaryFailure(t *testing.T) {
+	c, ch, _ := startPre(t, &fakeAuth{temp: true}, nil)
+	c.line()
+	c.send("a LOGIN alice pass\r\n")
+	if l := c.line(); l != "* BYE Temporary problem, please try again later" {
+		t.Fatalf("got %q", l)
+	}
+	if r := <-ch; r.res != nil {
+		t.Fatal("logged in")
+	}
+}
+
+func TestPreLoginLogoutAndErrors(t *testing.T) {
+	c, ch, log := startPre(t, &fakeAuth{}, nil)
+	c.line()
+	for i := 0; i < 3; i++ {
+		c.cmd("x FOO")
+	}
+	got := c.cmd("y LOGOUT")
+	mustContain(t, got, "* BYE Courier-IMAP server shutting down", "y OK LOGOUT completed")
+	<-ch
+	if !strings.Contains(log.String(), "INFO: LOGOUT, ip=[::ffff:127.0.0.1], port=[4000], rcvd=") {
+		t.Errorf("log %s", log.String())
+	}
+	c2, _, _ := startPre(t, &fakeAuth{}, nil)
+	c2.line()
+	for i := 0; i < 9; i++ {
+		c2.cmd("x FOO")
+	}
+	c2.send("x FOO\r\n")
+	c2.line()
+	if l := c2.line(); !strings.HasPrefix(l, "* BYE [ALERT] Fatal error: TOO MANY CONSECUTIVE") {
+		t.Fatalf("got %q", l)
+	}
+}

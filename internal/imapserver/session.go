@@ -1,0 +1,341 @@
+package imapserver
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"gocourier/internal/imapwire"
+)
+
+// Config configures a post-login session (reference §4).
+type Config struct {
+	Getenv     func(string) string
+	Log        io.Writer
+	User       string // AUTHENTICATED, for log lines
+	IP, Port   string
+	Autologout time.Duration // 30 min (§5 Timeouts)
+	// IdleRescan is the periodic rescan in IDLE besides the watch
+	// (IMAP_IDLE_TIMEOUT, 60 s); KeepAlive the "* OK Still here" period.
+	IdleRescan time.Duration
+	KeepAlive  time.Duration
+	MaxAppend  int64
+	// OnTimeout closes the input when the connection has no deadlines.
+	OnTimeout func()
+}
+
+// viewMsg is one message as last reported to the client.
+type viewMsg struct {
+	uid    uint32
+	flags  []string
+	recent bool
+	date   time.Time
+}
+
+// Session is one authenticated IMAP session.
+type Session struct {
+	cfg   Config
+	c     *Conn
+	in    io.Reader
+	store Store
+
+	mbox     Mailbox
+	mboxName string
+	readOnly bool
+	view     []viewMsg
+	keywords []string // keyword list last announced in FLAGS
+	utf8     bool
+
+	lastVerb    string // the command name being run (handlers shared by verbs)
+	start       time.Time
+	headersSent int64
+	bodySent    int64
+}
+
+// NewSession makes a session over r/w for store.
+func NewSession(cfg Config, store Store, r io.Reader, w io.Writer) *Session {
+	if cfg.Getenv == nil {
+		cfg.Getenv = os.Getenv
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	if cfg.Autologout == 0 {
+		cfg.Autologout = 30 * time.Minute
+	}
+	if cfg.IdleRescan == 0 {
+		cfg.IdleRescan = 60 * time.Second
+	}
+	if cfg.KeepAlive == 0 {
+		cfg.KeepAlive = 5 * time.Minute
+	}
+	lim := imapwire.DefaultLimits
+	if cfg.MaxAppend > 0 {
+		lim.MaxAppend = cfg.MaxAppend
+	}
+	return &Session{cfg: cfg, c: NewConn(r, w, lim), in: r, store: store, start: time.Now()}
+}
+
+// Writer exposes the response writer (for startup BYE lines).
+func (s *Session) Writer() *imapwire.Writer { return s.c.W }
+
+var errLogout = errors.New("logout")
+
+func (s *Session) logEnd(kind string) {
+	fmt.Fprintf(s.cfg.Log, "%s, user=%s, ip=[%s], port=[%s], headers=%d, body=%d, rcvd=%d, sent=%d, time=%d\n",
+		kind, s.cfg.User, s.cfg.IP, s.cfg.Port, s.headersSent, s.bodySent, s.c.Dec.BytesRead, s.c.W.BytesSent(),
+		int(time.Since(s.start).Seconds()))
+}
+
+// Run sends greeting (already formatted, e.g. "a OK LOGIN Ok.") and serves
+// commands until LOGOUT or disconnect.
+func (s *Session) Run(greeting string) error {
+	defer func() {
+		if s.mbox != nil {
+			s.mbox.Close()
+		}
+	}()
+	s.c.W.Line(greeting)
+	if err := s.c.Flush(); err != nil {
+		s.logEnd("INFO: DISCONNECTED")
+		return err
+	}
+	for {
+		s.c.SetTimeout(s.in, s.cfg.Autologout, s.cfg.OnTimeout)
+		cmd, ok, err := s.c.ReadCommand()
+		s.c.StopTimer()
+		if err == nil && ok {
+			err = s.dispatch(cmd)
+		}
+		if errors.Is(err, errLogout) {
+			s.c.Flush()
+			s.logEnd("INFO: LOGOUT")
+			return nil
+		}
+		if err != nil {
+			if isTimeout(err) {
+				s.c.W.Untagged("BYE " + textInactive)
+				s.c.Flush()
+				s.logEnd("INFO: TIMEOUT")
+				return nil
+			}
+			s.c.Flush()
+			s.logEnd("INFO: DISCONNECTED")
+			return err
+		}
+		if err := s.c.Flush(); err != nil {
+			s.logEnd("INFO: DISCONNECTED")
+			return err
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// handler parses its arguments (after the command name) and runs.
+type handler func(s *Session, tag string, uid bool) error
+
+var commands map[string]handler
+
+func init() {
+	commands = map[string]handler{
+		"CAPABILITY":   (*Session).cmdCapability,
+		"NOOP":         (*Session).cmdNoop,
+		"CHECK":        (*Session).cmdCheck,
+		"LOGOUT":       (*Session).cmdLogout,
+		"SELECT":       (*Session).cmdSelect,
+		"EXAMINE":      (*Session).cmdSelect,
+		"CREATE":       (*Session).cmdCreate,
+		"DELETE":       (*Session).cmdDelete,
+		"RENAME":       (*Session).cmdRename,
+		"SUBSCRIBE":    (*Session).cmdSubscribe,
+		"UNSUBSCRIBE":  (*Session).cmdSubscribe,
+		"LIST":         (*Session).cmdList,
+		"LSUB":         (*Session).cmdList,
+		"NAMESPACE":    (*Session).cmdNamespace,
+		"STATUS":       (*Session).cmdStatus,
+		"APPEND":       (*Session).cmdAppend,
+		"CLOSE":        (*Session).cmdClose,
+		"UNSELECT":     (*Session).cmdClose,
+		"EXPUNGE":      (*Session).cmdExpunge,
+		"FETCH":        (*Session).cmdFetch,
+		"STORE":        (*Session).cmdStore,
+		"COPY":         (*Session).cmdCopy,
+		"MOVE":         (*Session).cmdCopy,
+		"SEARCH":       (*Session).cmdSearch,
+		"SORT":         (*Session).cmdSort,
+		"THREAD":       (*Session).cmdThread,
+		"IDLE":         (*Session).cmdIdle,
+		"ENABLE":       (*Session).cmdEnable,
+		"ID":           (*Session).cmdID,
+		"GETQUOTAROOT": (*Session).cmdGetQuotaRoot,
+		"GETQUOTA":     (*Session).cmdGetQuota,
+		"SETQUOTA":     (*Session).cmdSetQuota,
+		"MYRIGHTS":     (*Session).cmdMyRights,
+		"GETACL":       (*Session).cmdGetACL,
+		"SETACL":       (*Session).cmdSetACL,
+		"DELETEACL":    (*Session).cmdSetACL,
+		"LISTRIGHTS":   (*Session).cmdListRights,
+	}
+}
+
+// needsSelected lists commands valid only in the selected state.
+var needsSelected = map[string]bool{
+	"CLOSE": true, "UNSELECT": true, "EXPUNGE": true, "FETCH": true, "STORE": true,
+	"COPY": true, "MOVE": true, "SEARCH": true, "SORT": true, "THREAD": true, "CHECK": true,
+}
+
+// uidCommands are valid after UID (RFC 3501 §6.4.8, RFC 4315, RFC 6851).
+var uidCommands = map[string]bool{
+	"FETCH": true, "STORE": true, "COPY": true, "MOVE": true, "SEARCH": true,
+	"SORT": true, "THREAD": true, "EXPUNGE": true,
+}
+
+// aclCommands exist only when IMAP_ACL=1 (reference §3.1).
+var aclCommands = map[string]bool{"MYRIGHTS": true, "GETACL": true, "SETACL": true, "DELETEACL": true, "LISTRIGHTS": true}
+
+func (s *Session) dispatch(cmd Command) error {
+	name := cmd.Name
+	uid := false
+	if name == "UID" {
+		if !s.c.Dec.SP() {
+			return s.c.SyntaxError(cmd.Tag)
+		}
+		sub, ok := s.c.Dec.Atom()
+		if !ok {
+			return s.c.SyntaxError(cmd.Tag)
+		}
+		name = strings.ToUpper(sub)
+		if !uidCommands[name] {
+			return s.rejectLine(cmd.Tag)
+		}
+		uid = true
+	}
+	h, ok := commands[name]
+	if !ok || (aclCommands[name] && s.cfg.Getenv("IMAP_ACL") != "1") ||
+		(name == "ID" && s.cfg.Getenv("IMAP_ID_FIELDS") == "") ||
+		((name == "SORT" || name == "THREAD") && s.cfg.Getenv("IMAP_DISABLETHREADSORT") == "1") {
+		// Unknown command: RFC 3501 §7.1.5 BAD.
+		if err := s.c.Dec.DiscardLine(); err != nil {
+			return err
+		}
+		s.c.W.Tagged(cmd.Tag, "BAD", textError)
+		return s.c.countError()
+	}
+	if needsSelected[name] && s.mbox == nil {
+		return s.rejectLine(cmd.Tag)
+	}
+	s.lastVerb = name
+	return h(s, cmd.Tag, uid)
+}
+
+// rejectLine answers a well-formed command that is not valid now with
+// Courier's NO (reference §5; RFC 3501 allows NO or BAD for wrong state).
+func (s *Session) rejectLine(tag string) error {
+	if err := s.c.Dec.DiscardLine(); err != nil {
+		return err
+	}
+	return s.c.GenericNo(tag)
+}
+
+// end reads the end of the command line; false means BAD was answered.
+func (s *Session) end(tag string) (bool, error) { return s.c.EndOfCommand(tag) }
+
+func (s *Session) bad(tag string) error { return s.c.SyntaxError(tag) }
+
+func (s *Session) cmdCapability(tag string, _ bool) error {
+	if ok, err := s.end(tag); !ok {
+		return err
+	}
+	s.c.W.Untagged("CAPABILITY " + Capabilities(s.cfg.Getenv, true))
+	s.c.OK(tag, "CAPABILITY completed")
+	return nil
+}
+
+func (s *Session) cmdNoop(tag string, _ bool) error {
+	if ok, err := s.end(tag); !ok {
+		return err
+	}
+	s.sync(true)
+	s.c.OK(tag, "NOOP completed")
+	return nil
+}
+
+func (s *Session) cmdCheck(tag string, _ bool) error {
+	if ok, err := s.end(tag); !ok {
+		return err
+	}
+	s.sync(true)
+	s.c.OK(tag, "CHECK completed")
+	return nil
+}
+
+func (s *Session) cmdLogout(tag string, _ bool) error {
+	if ok, err := s.end(tag); !ok {
+		return err
+	}
+	s.c.W.Untagged("BYE " + textShutdown)
+	s.c.OK(tag, "LOGOUT completed")
+	return errLogout
+}
+
+func (s *Session) cmdEnable(tag string, _ bool) error {
+	d := s.c.Dec
+	if !d.SP() {
+		return s.bad(tag)
+	}
+	for {
+		a, ok := d.Atom()
+		if !ok {
+			return s.bad(tag)
+		}
+		if strings.EqualFold(a, "UTF8=ACCEPT") {
+			s.utf8 = true
+		}
+		if !d.Special(' ') {
+			break
+		}
+	}
+	if ok, err := s.end(tag); !ok {
+		return err
+	}
+	// Courier re-prints the enabled list whatever was asked (§4.12).
+	if s.utf8 {
+		s.c.W.Untagged("ENABLED UTF8=ACCEPT")
+	} else {
+		s.c.W.Untagged("ENABLED")
+	}
+	s.c.OK(tag, "Options enabled")
+	return nil
+}
+
+// cmdID answers RFC 2971 with the fields named in IMAP_ID_FIELDS.
+func (s *Session) cmdID(tag string, _ bool) error {
+	// The client's ID list is accepted and ignored (RFC 2971 §3.1).
+	if err := s.c.Dec.DiscardLine(); err != nil {
+		return err
+	}
+	fields := strings.Fields(strings.ReplaceAll(s.cfg.Getenv("IMAP_ID_FIELDS"), ",", " "))
+	var parts []string
+	for _, f := range fields {
+		switch strings.ToLower(f) {
+		case "name":
+			parts = append(parts, `"name" "Courier-IMAP"`)
+		case "version":
+			parts = append(parts, `"version" "5.0.13"`)
+		}
+	}
+	if len(parts) == 0 {
+		s.c.W.Untagged("ID NIL")
+	} else {
+		s.c.W.Untagged("ID (" + strings.Join(parts, " ") + ")")
+	}
+	s.c.OK(tag, "ID completed")
+	return nil
+}

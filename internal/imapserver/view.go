@@ -1,0 +1,228 @@
+package imapserver
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"gocourier/internal/imapwire"
+)
+
+// systemFlagOrder is Courier's FETCH FLAGS order (maildir letters D F R
+// S T, reference §4.5), followed by \Recent and keywords.
+var systemFlagOrder = []string{`\Draft`, `\Flagged`, `\Answered`, `\Seen`, `\Deleted`}
+
+func isSystemFlag(f string) (string, bool) {
+	for _, sf := range systemFlagOrder {
+		if strings.EqualFold(f, sf) {
+			return sf, true
+		}
+	}
+	return "", false
+}
+
+// formatFlags renders a FLAGS list in Courier's order.
+func formatFlags(flags []string, recent bool) string {
+	var out []string
+	for _, sf := range systemFlagOrder {
+		for _, f := range flags {
+			if strings.EqualFold(f, sf) {
+				out = append(out, sf)
+				break
+			}
+		}
+	}
+	if recent {
+		out = append(out, `\Recent`)
+	}
+	for _, f := range flags {
+		if !strings.HasPrefix(f, `\`) {
+			out = append(out, f)
+		}
+	}
+	return "(" + strings.Join(out, " ") + ")"
+}
+
+func hasFlag(flags []string, f string) bool {
+	for _, x := range flags {
+		if strings.EqualFold(x, f) {
+			return true
+		}
+	}
+	return false
+}
+
+func sameFlags(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, f := range a {
+		if !hasFlag(b, f) {
+			return false
+		}
+	}
+	return true
+}
+
+// keywordsInUse lists the keywords of the view, most recent message first
+// (Courier lists them most recently used first, §4.3).
+func (s *Session) keywordsInUse() []string {
+	var out []string
+	seen := map[string]bool{}
+	for i := len(s.view) - 1; i >= 0; i-- {
+		for _, f := range s.view[i].flags {
+			if strings.HasPrefix(f, `\`) {
+				continue
+			}
+			k := strings.ToLower(f)
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+func (s *Session) writeFlagsLines(kw []string) {
+	pre := ""
+	if len(kw) > 0 {
+		pre = strings.Join(kw, " ") + " "
+	}
+	s.c.W.Untagged(`FLAGS (` + pre + `\Draft \Answered \Flagged \Deleted \Seen \Recent)`)
+	if s.readOnly {
+		s.c.W.Untagged(`OK [PERMANENTFLAGS ()] No permanent flags permitted`)
+	} else {
+		s.c.W.Untagged(`OK [PERMANENTFLAGS (` + pre + `\* \Draft \Answered \Flagged \Deleted \Seen)] Limited`)
+	}
+}
+
+func sameKeywordSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !hasFlag(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Session) recentCount() int {
+	n := 0
+	for _, m := range s.view {
+		if m.recent {
+			n++
+		}
+	}
+	return n
+}
+
+// sync rescans the mailbox and reports changes (RFC 3501 §7.3-7.4, §5.2).
+// With allowExpunge false (during FETCH, STORE, SEARCH: RFC 3501 §7.4.1)
+// vanished messages stay in the view until a later command.
+func (s *Session) sync(allowExpunge bool) {
+	if s.mbox == nil {
+		return
+	}
+	if err := s.mbox.Rescan(); err != nil {
+		return
+	}
+	msgs := s.mbox.Messages()
+	byUID := make(map[uint32]int, len(msgs))
+	for i, m := range msgs {
+		byUID[m.UID] = i
+	}
+	var out strings.Builder
+	changedCount := false
+	if allowExpunge {
+		for i := len(s.view) - 1; i >= 0; i-- {
+			if _, ok := byUID[s.view[i].uid]; !ok {
+				out.WriteString("* " + strconv.Itoa(i+1) + " EXPUNGE\r\n")
+				s.view = append(s.view[:i], s.view[i+1:]...)
+				changedCount = true
+			}
+		}
+	}
+	var flagLines strings.Builder
+	for i := range s.view {
+		j, ok := byUID[s.view[i].uid]
+		if !ok {
+			continue
+		}
+		m := msgs[j]
+		if m.Recent {
+			s.view[i].recent = true
+		}
+		if !sameFlags(s.view[i].flags, m.Flags) {
+			s.view[i].flags = m.Flags
+			flagLines.WriteString("* " + strconv.Itoa(i+1) + " FETCH (FLAGS " + formatFlags(m.Flags, s.view[i].recent) + ")\r\n")
+		}
+	}
+	var last uint32
+	if len(s.view) > 0 {
+		last = s.view[len(s.view)-1].uid
+	}
+	for _, m := range msgs {
+		if m.UID > last {
+			s.view = append(s.view, viewMsg{uid: m.UID, flags: m.Flags, recent: m.Recent, date: m.InternalDate})
+			changedCount = true
+		}
+	}
+	if kw := s.keywordsInUse(); !sameKeywordSet(kw, s.keywords) {
+		s.keywords = kw
+		s.writeFlagsLines(kw)
+	}
+	s.c.W.Raw(out.String())
+	if changedCount {
+		s.c.W.Untagged(strconv.Itoa(len(s.view)) + " EXISTS")
+		s.c.W.Untagged(strconv.Itoa(s.recentCount()) + " RECENT")
+	}
+	s.c.W.Raw(flagLines.String())
+}
+
+// seqIndexes resolves a message set against the view: indexes into
+// s.view, ascending, plus the numbers that matched nothing (for Courier's
+// "* NO Invalid message sequence number" lines, sequence sets only).
+func (s *Session) seqIndexes(set imapwire.SeqSet, uid bool) (idx []int, invalid []uint32) {
+	n := uint32(len(s.view))
+	if uid {
+		var max uint32
+		if n > 0 {
+			max = s.view[n-1].uid
+		}
+		r := set.Resolve(max)
+		for i, m := range s.view {
+			if r.Contains(m.uid) {
+				idx = append(idx, i)
+			}
+		}
+		return idx, nil
+	}
+	r := set.Resolve(n)
+	for i := range s.view {
+		if r.Contains(uint32(i + 1)) {
+			idx = append(idx, i)
+		}
+	}
+	for _, rg := range r {
+		switch {
+		case rg.Hi == 0xFFFFFFFF: // a literal 0
+			invalid = append(invalid, 0)
+		case rg.Lo == 0: // "*" in an empty mailbox
+		case rg.Lo > n:
+			invalid = append(invalid, rg.Lo)
+		case rg.Hi > n:
+			invalid = append(invalid, rg.Hi)
+		}
+	}
+	sort.Ints(idx)
+	return idx, invalid
+}
+
+func (s *Session) reportInvalid(invalid []uint32) {
+	for _, n := range invalid {
+		s.c.W.Untagged("NO Invalid message sequence number: " + strconv.FormatUint(uint64(n), 10))
+	}
+}

@@ -1,0 +1,543 @@
+package maildir
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"gocourier/internal/maildir/uiddb"
+)
+
+// Folder is an open (selected) folder. It is used by one session
+// goroutine; the Watch channel may be read from another.
+type Folder struct {
+	m       *Maildir
+	name    string // canonical IMAP name
+	dir     string
+	ro      bool
+	uidv    uint32
+	next    uint32
+	saved   bool // the uiddb exists on disk with our uidv
+	msgs    []*msg
+	byBase  map[string]*msg
+	byUID   map[uint32]*msg
+	kwState kwState
+	stamp   dirStamp
+	cleaned time.Time
+	closed  bool
+}
+
+type msg struct {
+	uid    uint32
+	base   string
+	name   string // current name in cur/
+	flags  Flags
+	kw     []string
+	recent bool
+	crlf   int64 // cached CRLF size, -1 unknown
+	mtime  time.Time
+}
+
+func (x *msg) info() MessageInfo {
+	return MessageInfo{UID: x.uid, Name: x.base, Flags: x.flags, Keywords: append([]string(nil), x.kw...),
+		LFSize: sizeFromName(x.base), InternalDate: x.mtime, Recent: x.recent}
+}
+
+// dirStamp records what a cheap rescan compares (§ performance): the
+// mtimes of cur/ and new/, the identity of the uiddb and the keyword dir.
+type dirStamp struct {
+	valid              bool
+	cur, new, kw       int64 // UnixNano mtimes
+	dbIno, dbSize, dbM int64
+}
+
+func statStamp(dir string) (dirStamp, bool) {
+	var s dirStamp
+	var st syscall.Stat_t
+	racyBefore := time.Now().Add(-2 * time.Second).UnixNano()
+	racy := false
+	get := func(p string) int64 {
+		if err := syscall.Stat(p, &st); err != nil {
+			return -1
+		}
+		t := st.Mtim.Nano()
+		if t > racyBefore {
+			racy = true
+		}
+		return t
+	}
+	s.cur = get(filepath.Join(dir, "cur"))
+	s.new = get(filepath.Join(dir, "new"))
+	s.kw = get(filepath.Join(dir, keywordDir))
+	if s.dbM = get(filepath.Join(dir, uiddbFile)); s.dbM >= 0 {
+		s.dbIno, s.dbSize = int64(st.Ino), st.Size
+	}
+	s.valid = !racy && s.cur >= 0 && s.new >= 0
+	return s, s.valid
+}
+
+// OpenFolder scans a folder (§9.4) and returns it. readOnly is EXAMINE /
+// STATUS: a folder without a uiddb gets an unsaved UIDVALIDITY
+// (now-1e9). Messages in new/ are moved to cur/ either way (Courier does
+// so for SELECT, EXAMINE and STATUS) and are Recent in this Folder.
+func (m *Maildir) OpenFolder(name string, readOnly bool) (*Folder, error) {
+	c, err := ValidateName(name)
+	if err != nil {
+		return nil, err
+	}
+	if !m.FolderExists(c) {
+		return nil, fmt.Errorf("open %s: %w", c, ErrNoSuchFolder)
+	}
+	f := &Folder{m: m, name: c, dir: m.dirOf(c), ro: readOnly, byBase: map[string]*msg{}, byUID: map[uint32]*msg{}}
+	if _, err := f.scan(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Status scans a folder read-only and returns its counters (IMAP STATUS).
+func (m *Maildir) Status(name string) (Status, error) {
+	f, err := m.OpenFolder(name, true)
+	if err != nil {
+		return Status{}, err
+	}
+	defer f.Close()
+	s := Status{UIDNext: f.next, UIDValidity: f.uidv, Messages: uint32(len(f.msgs))}
+	for _, x := range f.msgs {
+		if x.recent {
+			s.Recent++
+		}
+		if !x.flags.Has(FlagSeen) {
+			s.Unseen++
+		}
+	}
+	return s, nil
+}
+
+// Name returns the canonical IMAP name.
+func (f *Folder) Name() string { return f.name }
+
+// Dir returns the folder's directory.
+func (f *Folder) Dir() string { return f.dir }
+
+// ReadOnly reports whether the folder was opened read-only.
+func (f *Folder) ReadOnly() bool { return f.ro }
+
+// UIDValidity returns the folder's UIDVALIDITY.
+func (f *Folder) UIDValidity() uint32 { return f.uidv }
+
+// UIDNext returns the next UID that will be assigned.
+func (f *Folder) UIDNext() uint32 { return f.next }
+
+// Messages returns a snapshot of the messages, ascending by UID.
+func (f *Folder) Messages() []MessageInfo {
+	out := make([]MessageInfo, len(f.msgs))
+	for i, x := range f.msgs {
+		out[i] = x.info()
+	}
+	return out
+}
+
+// Len returns the number of messages.
+func (f *Folder) Len() int { return len(f.msgs) }
+
+// Message returns one message by UID.
+func (f *Folder) Message(uid uint32) (MessageInfo, bool) {
+	x, ok := f.byUID[uid]
+	if !ok {
+		return MessageInfo{}, false
+	}
+	return x.info(), true
+}
+
+// KeywordsInUse returns the keywords used by any message, most recently
+// used first (for FLAGS/PERMANENTFLAGS, §4.3).
+func (f *Folder) KeywordsInUse() []string {
+	seen := map[string]bool{}
+	var out []string
+	for i := len(f.msgs) - 1; i >= 0; i-- {
+		for _, k := range f.msgs[i].kw {
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
+
+// Close releases the folder. Further calls fail with ErrClosed.
+func (f *Folder) Close() error {
+	f.closed = true
+	return nil
+}
+
+// Rescan picks up new deliveries and changes made by other processes.
+// It is cheap when cur/, new/, the uiddb and the keyword directory are
+// unchanged since the last scan (and their mtimes are not "racy", i.e.
+// within 2 s of when they were recorded).
+func (f *Folder) Rescan() (Changes, error) {
+	if f.closed {
+		return Changes{}, ErrClosed
+	}
+	if f.stamp.valid {
+		if s, ok := statStamp(f.dir); ok && s == f.stamp {
+			return Changes{}, nil
+		}
+	}
+	return f.scan()
+}
+
+// scanResult is the authoritative view computed by one scan.
+type scanResult struct {
+	uidv, next uint32
+	saved      bool
+	entries    []*msg // by UID
+}
+
+// scan implements §9.4 and merges the result into f.
+func (f *Folder) scan() (Changes, error) {
+	var ch Changes
+	stamp, _ := statStamp(f.dir)
+	var lk *dotLock
+	if f.m.opts.UseLocks {
+		l, err := f.m.lockFolder(f.dir)
+		if err != nil {
+			return ch, err
+		}
+		lk = l
+	}
+	res, moved, err := f.m.scanDir(f.dir, f.ro, f.uidv)
+	lk.unlock()
+	if err != nil {
+		return ch, err
+	}
+	if f.cleaned.IsZero() || time.Since(f.cleaned) > time.Hour {
+		f.m.cleanTmp(f.dir)
+		f.cleaned = time.Now()
+	}
+	kw := f.kwState.load(f.m, f.dir, res.entries)
+	first := f.uidv == 0 && len(f.byUID) == 0
+	if !first && res.uidv != f.uidv {
+		ch.UIDValidityChanged = true
+		for _, x := range f.msgs {
+			ch.Vanished = append(ch.Vanished, x.uid)
+		}
+		f.msgs, f.byUID, f.byBase = nil, map[uint32]*msg{}, map[string]*msg{}
+	}
+	f.uidv, f.next, f.saved = res.uidv, res.next, res.saved
+	oldKW := strings.Join(f.KeywordsInUse(), " ")
+	present := make(map[uint32]bool, len(res.entries))
+	for _, e := range res.entries {
+		e.kw = kw[e.base]
+		present[e.uid] = true
+		if moved[e.base] {
+			e.recent = true
+		}
+		old, ok := f.byUID[e.uid]
+		if !ok {
+			f.byUID[e.uid] = e
+			f.byBase[e.base] = e
+			if !first {
+				ch.New = append(ch.New, e.info())
+			}
+			continue
+		}
+		if old.name != e.name || old.flags != e.flags || !sameStrings(old.kw, e.kw) {
+			old.name, old.flags, old.kw = e.name, e.flags, e.kw
+			ch.Changed = append(ch.Changed, old.info())
+		}
+	}
+	if !first {
+		for _, x := range f.msgs {
+			if !present[x.uid] {
+				ch.Vanished = append(ch.Vanished, x.uid)
+				delete(f.byUID, x.uid)
+				delete(f.byBase, x.base)
+			}
+		}
+	}
+	f.rebuild()
+	ch.KeywordsChanged = !first && oldKW != strings.Join(f.KeywordsInUse(), " ")
+	f.stamp = stamp
+	return ch, nil
+}
+
+func (f *Folder) rebuild() {
+	f.msgs = f.msgs[:0]
+	for _, x := range f.byUID {
+		f.msgs = append(f.msgs, x)
+	}
+	sort.Slice(f.msgs, func(i, j int) bool { return f.msgs[i].uid < f.msgs[j].uid })
+}
+
+func sameStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// scanDir is Courier's scan algorithm (§9.4) on one folder directory; the
+// caller holds the dot-lock when UseLocks. prevUIDV is the UIDVALIDITY an
+// unsaved read-only view already uses (0 if none). moved lists base names
+// this call moved from new/ (they are \Recent for the caller).
+func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map[string]bool, error) {
+	var res scanResult
+	dbPath := filepath.Join(dir, uiddbFile)
+	data, err := readFileLimit(dbPath, 1<<30)
+	exists := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return res, nil, fmt.Errorf("maildir: read %s: %w", dbPath, err)
+	}
+	db := uiddb.Parse(data)
+	dirty := false
+	if !db.HeaderOK {
+		// Missing or corrupt: a new UIDVALIDITY, everything renumbered
+		// from 1 (Courier's rule; safe because the UIDVALIDITY changes).
+		db = uiddb.DB{UIDValidity: uint32(m.now().Unix() - imapEpoch), NextUID: 1}
+		if ro && !exists && prevUIDV != 0 {
+			db.UIDValidity = prevUIDV
+		}
+		dirty = true
+	} else if db.BadLines > 0 {
+		dirty = true
+	}
+	cur := filepath.Join(dir, "cur")
+	names, err := readNames(cur)
+	if err != nil {
+		return res, nil, err
+	}
+	curMap := make(map[string]string, len(names))
+	for _, n := range names {
+		if n == "" || n[0] == '.' {
+			continue
+		}
+		b, _, _ := splitName(n)
+		if _, dup := curMap[b]; dup {
+			continue // two files, one base: keep the first (readdir order)
+		}
+		curMap[b] = n
+	}
+	entries := make([]*msg, 0, len(curMap))
+	for _, e := range db.Entries {
+		n, ok := curMap[e.Name]
+		if !ok {
+			dirty = true // dropped
+			continue
+		}
+		delete(curMap, e.Name)
+		entries = append(entries, &msg{uid: e.UID, base: e.Name, name: n, flags: flagsOf(n), crlf: -1})
+	}
+	var pending []*msg
+	for b, n := range curMap {
+		pending = append(pending, &msg{base: b, name: n, flags: flagsOf(n), crlf: -1})
+	}
+	moved := map[string]bool{}
+	newDir := filepath.Join(dir, "new")
+	if nn, err := readNames(newDir); err == nil {
+		sort.Strings(nn)
+		for _, n := range nn {
+			if n == "" || n[0] == '.' {
+				continue
+			}
+			dst := n
+			if !strings.Contains(n, ":") {
+				dst = n + ":2,"
+			}
+			if err := os.Rename(filepath.Join(newDir, n), filepath.Join(cur, dst)); err != nil {
+				if !errors.Is(err, fs.ErrNotExist) {
+					fmt.Fprintf(os.Stderr, "ERR: rename(%s,%s) failed: %v\n", filepath.Join(newDir, n), filepath.Join(cur, dst), err)
+				}
+				continue
+			}
+			b, _, _ := splitName(dst)
+			if _, dup := curMap[b]; dup {
+				continue
+			}
+			curMap[b] = dst
+			moved[b] = true
+			pending = append(pending, &msg{base: b, name: dst, flags: flagsOf(dst), crlf: -1})
+		}
+		if len(moved) > 0 {
+			syncDir(cur)
+			syncDir(newDir)
+		}
+	}
+	sort.Slice(pending, func(i, j int) bool { return pending[i].base < pending[j].base })
+	for _, p := range pending {
+		if db.NextUID == ^uint32(0) {
+			break // UID space exhausted; Courier has the same limit
+		}
+		p.uid = db.NextUID
+		db.NextUID++
+		entries = append(entries, p)
+		dirty = true
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].uid < entries[j].uid })
+	res.uidv, res.next, res.entries, res.saved = db.UIDValidity, db.NextUID, entries, exists && db.HeaderOK
+	if dirty && (!ro || exists) {
+		out := uiddb.DB{UIDValidity: db.UIDValidity, NextUID: db.NextUID, Entries: make([]uiddb.Entry, len(entries))}
+		for i, e := range entries {
+			out.Entries[i] = uiddb.Entry{UID: e.uid, Name: e.base}
+		}
+		if err := m.writeFileAtomic(dir, uiddbFile, uiddb.Format(out), 0o644); err != nil {
+			return res, moved, err
+		}
+		res.saved = true
+	}
+	// INTERNALDATE: mtimes are fetched lazily by OpenMessage/Message
+	// users through stat; here we leave them zero to keep the scan lean.
+	return res, moved, nil
+}
+
+func formatUIDDBHeader(uidv, next uint32) []byte { return uiddb.Header(uidv, next) }
+
+// find locates a message's current file, following a rename by another
+// process (flags changed elsewhere) by re-reading cur/.
+func (f *Folder) find(uid uint32) (*msg, string, error) {
+	x, ok := f.byUID[uid]
+	if !ok {
+		return nil, "", fmt.Errorf("uid %d: %w", uid, ErrNoSuchMessage)
+	}
+	p := filepath.Join(f.dir, "cur", x.name)
+	if _, err := os.Lstat(p); err == nil {
+		return x, p, nil
+	}
+	names, err := readNames(filepath.Join(f.dir, "cur"))
+	if err != nil {
+		return nil, "", err
+	}
+	for _, n := range names {
+		if b, _, _ := splitName(n); b == x.base {
+			x.name, x.flags = n, flagsOf(n)
+			return x, filepath.Join(f.dir, "cur", n), nil
+		}
+	}
+	return nil, "", fmt.Errorf("uid %d: %w", uid, ErrNoSuchMessage)
+}
+
+// OpenMessage opens a message's file (LF line ends, as stored) for
+// streaming. The caller closes it.
+func (f *Folder) OpenMessage(uid uint32) (*os.File, MessageInfo, error) {
+	if f.closed {
+		return nil, MessageInfo{}, ErrClosed
+	}
+	for try := 0; try < 3; try++ {
+		x, p, err := f.find(uid)
+		if err != nil {
+			return nil, MessageInfo{}, err
+		}
+		fh, err := os.Open(p)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // renamed between find and open
+			}
+			return nil, MessageInfo{}, fmt.Errorf("maildir: open message %d: %w", uid, err)
+		}
+		if st, err := fh.Stat(); err == nil {
+			x.mtime = st.ModTime()
+		}
+		return fh, x.info(), nil
+	}
+	return nil, MessageInfo{}, fmt.Errorf("uid %d: %w", uid, ErrNoSuchMessage)
+}
+
+// InternalDate returns the message's file mtime (INTERNALDATE).
+func (f *Folder) InternalDate(uid uint32) (time.Time, error) {
+	x, p, err := f.find(uid)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if !x.mtime.IsZero() {
+		return x.mtime, nil
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("maildir: stat message %d: %w", uid, err)
+	}
+	x.mtime = st.ModTime()
+	return x.mtime, nil
+}
+
+// CRLFSize returns RFC822.SIZE: the stored size plus one for every LF,
+// because the IMAP and POP3 layers send every LF as CRLF, as Courier
+// does (its size is the MIME parser's line count plus byte count). The
+// value is cached per message.
+func (f *Folder) CRLFSize(uid uint32) (int64, error) {
+	x, ok := f.byUID[uid]
+	if ok && x.crlf >= 0 {
+		return x.crlf, nil
+	}
+	fh, _, err := f.OpenMessage(uid)
+	if err != nil {
+		return 0, err
+	}
+	defer fh.Close()
+	n, _, err := CRLFSize(fh)
+	if err != nil {
+		return 0, fmt.Errorf("maildir: size of %d: %w", uid, err)
+	}
+	f.byUID[uid].crlf = n
+	return n, nil
+}
+
+// CRLFSize counts r's size with every LF sent as CRLF, and reports
+// whether the message lacks a final LF (POP3 then adds a CRLF) and
+// whether its header has 8-bit bytes (Courier's "isutf8", §9.10).
+func CRLFSize(r io.Reader) (size int64, noFinalLF bool, err error) {
+	n, last, _, err := scanMessage(r)
+	return n, n > 0 && last != '\n', err
+}
+
+// scanMessage returns the CRLF size, the last byte and the 8-bit-header flag.
+func scanMessage(r io.Reader) (int64, byte, bool, error) {
+	buf := make([]byte, 64*1024)
+	var n int64
+	var last byte
+	inHeader, bol, utf8 := true, true, false
+	for {
+		k, err := r.Read(buf)
+		b := buf[:k]
+		n += int64(k)
+		n += int64(bytes.Count(b, []byte{'\n'}))
+		if k > 0 {
+			last = b[k-1]
+		}
+		for i := 0; inHeader && i < len(b); i++ {
+			c := b[i]
+			if c == '\n' {
+				if bol {
+					inHeader = false
+				}
+				bol = true
+				continue
+			}
+			if c != '\r' {
+				bol = false
+			}
+			if c >= 0x80 {
+				utf8 = true
+			}
+		}
+		if err == io.EOF {
+			return n, last, utf8, nil
+		}
+		if err != nil {
+			return n, last, utf8, err
+		}
+	}
+}

@@ -1,0 +1,471 @@
+package maildir
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"gocourier/internal/maildir/acl"
+)
+
+// Maildir is an open Maildir++ root (the INBOX maildir with its folders).
+// It holds no file descriptors; it is safe for use by one goroutine at a
+// time (sessions are single-threaded over their store).
+type Maildir struct {
+	root string
+	opts Options
+	host string
+}
+
+// deleteDelay is Courier's sleep(2) in DELETE/RENAME (reference §4.2,
+// §9.4): a folder recreated right away must not get the same
+// time-based UIDVALIDITY. Tests shorten it.
+var deleteDelay = 2 * time.Second
+
+// Open checks that root is a maildir (has cur/, new/ and tmp/) and
+// returns a handle.
+func Open(root string, opts Options) (*Maildir, error) {
+	for _, d := range []string{"cur", "new", "tmp"} {
+		st, err := os.Stat(filepath.Join(root, d))
+		if err != nil {
+			return nil, fmt.Errorf("maildir: open %s: %w", root, err)
+		}
+		if !st.IsDir() {
+			return nil, fmt.Errorf("maildir: open %s: %s is not a directory", root, d)
+		}
+	}
+	m := &Maildir{root: root, opts: opts}
+	m.host = opts.Hostname
+	if m.host == "" {
+		m.host, _ = os.Hostname()
+	}
+	m.host = sanitizeHost(m.host)
+	if m.opts.Now == nil {
+		m.opts.Now = time.Now
+	}
+	return m, nil
+}
+
+// sanitizeHost escapes '/' and ':' in the host part of file names, as
+// the maildir specification requires ("\057", "\072").
+func sanitizeHost(h string) string {
+	if h == "" {
+		return "localhost"
+	}
+	h = strings.ReplaceAll(h, "/", `\057`)
+	return strings.ReplaceAll(h, ":", `\072`)
+}
+
+// Root returns the maildir's directory.
+func (m *Maildir) Root() string { return m.root }
+
+// Options returns the options the handle was opened with.
+func (m *Maildir) Options() Options { return m.opts }
+
+func (m *Maildir) now() time.Time { return m.opts.Now() }
+
+// ValidateName checks an IMAP folder name and returns its canonical form:
+// the first level is "INBOX" in any case; every personal folder lives
+// under "INBOX." (reference §4.2). Empty levels (including a trailing
+// separator), '/', control characters and names outside INBOX are
+// ErrInvalidName. The IMAP layer handles the CREATE "INBOX.x." quirk
+// itself (it answers OK and creates nothing).
+func ValidateName(name string) (string, error) {
+	if name == "" || len(name) > 1024 {
+		return "", fmt.Errorf("%q: %w", name, ErrInvalidName)
+	}
+	levels := strings.Split(name, ".")
+	if !strings.EqualFold(levels[0], "INBOX") {
+		return "", fmt.Errorf("%q: %w", name, ErrInvalidName)
+	}
+	levels[0] = "INBOX"
+	for _, l := range levels[1:] {
+		if l == "" || strings.ContainsAny(l, "/\x00\r\n") {
+			return "", fmt.Errorf("%q: %w", name, ErrInvalidName)
+		}
+		for _, r := range l {
+			if r < 0x20 || r == 0x7f {
+				return "", fmt.Errorf("%q: %w", name, ErrInvalidName)
+			}
+		}
+	}
+	return strings.Join(levels, "."), nil
+}
+
+// dirOf maps a canonical name to its directory.
+func (m *Maildir) dirOf(canon string) string {
+	if canon == "INBOX" {
+		return m.root
+	}
+	return filepath.Join(m.root, canon[len("INBOX"):])
+}
+
+// FolderDir returns the directory of an IMAP folder name.
+func (m *Maildir) FolderDir(name string) (string, error) {
+	c, err := ValidateName(name)
+	if err != nil {
+		return "", err
+	}
+	return m.dirOf(c), nil
+}
+
+func (m *Maildir) trashCanon() string {
+	if m.opts.TrashName == "" {
+		return ""
+	}
+	return "INBOX." + m.opts.TrashName
+}
+
+// FolderExists reports whether the folder has a directory.
+func (m *Maildir) FolderExists(name string) bool {
+	c, err := ValidateName(name)
+	if err != nil {
+		return false
+	}
+	st, err := os.Stat(filepath.Join(m.dirOf(c), "cur"))
+	return err == nil && st.IsDir()
+}
+
+// folderDirs lists the on-disk folder names (".a.b") in readdir order.
+func (m *Maildir) folderDirs() ([]string, error) {
+	d, err := os.Open(m.root)
+	if err != nil {
+		return nil, fmt.Errorf("maildir: list %s: %w", m.root, err)
+	}
+	defer d.Close()
+	ents, err := d.ReadDir(-1)
+	if err != nil {
+		return nil, fmt.Errorf("maildir: list %s: %w", m.root, err)
+	}
+	var out []string
+	for _, e := range ents {
+		n := e.Name()
+		if len(n) < 2 || n[0] != '.' || n == ".." || strings.Contains(n, "..") || strings.HasSuffix(n, ".") {
+			continue
+		}
+		isDir := e.IsDir()
+		if e.Type()&fs.ModeSymlink != 0 {
+			st, err := os.Stat(filepath.Join(m.root, n))
+			isDir = err == nil && st.IsDir()
+		}
+		if isDir {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// ListFolders lists every folder. Order is Courier's: real folders in
+// readdir order, then INBOX, then virtual \Noselect levels (§4.2).
+func (m *Maildir) ListFolders() ([]FolderInfo, error) {
+	dirs, err := m.folderDirs()
+	if err != nil {
+		return nil, err
+	}
+	real := map[string]bool{"INBOX": true}
+	var names []string
+	for _, d := range dirs {
+		n := "INBOX" + d
+		real[n] = true
+		names = append(names, n)
+	}
+	parents := map[string]bool{}
+	var virtual []string
+	for _, n := range names {
+		for i := len(n) - 1; i > 0; i-- {
+			if n[i] != '.' {
+				continue
+			}
+			p := n[:i]
+			if !parents[p] {
+				parents[p] = true
+				if !real[p] {
+					virtual = append(virtual, p)
+				}
+			}
+		}
+	}
+	sort.Strings(virtual)
+	var out []FolderInfo
+	for _, n := range names {
+		out = append(out, FolderInfo{Name: n, HasChildren: parents[n]})
+	}
+	out = append(out, FolderInfo{Name: "INBOX", HasChildren: parents["INBOX"]})
+	for _, v := range virtual {
+		out = append(out, FolderInfo{Name: v, HasChildren: true, NoSelect: true})
+	}
+	return out, nil
+}
+
+// HasUnseen reports whether any message of the folder in new/ or cur/
+// lacks the S flag (LIST \Marked, §4.2). It does not scan or rename.
+func (m *Maildir) HasUnseen(name string) (bool, error) {
+	dir, err := m.FolderDir(name)
+	if err != nil {
+		return false, err
+	}
+	for _, sub := range []string{"new", "cur"} {
+		names, err := readNames(filepath.Join(dir, sub))
+		if err != nil {
+			return false, err
+		}
+		for _, n := range names {
+			if n[0] == '.' {
+				continue
+			}
+			if sub == "new" || !flagsOf(n).Has(FlagSeen) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+func readNames(dir string) ([]string, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("maildir: %w", err)
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("maildir: readdir %s: %w", dir, err)
+	}
+	return names, nil
+}
+
+// CreateFolder creates a folder the way Courier's CREATE does (§9.1):
+// the directory with tmp/new/cur, maildirfolder, courierimapuiddb (which
+// fixes the UIDVALIDITY), courierimapacl with the default ACL,
+// courierimapkeywords/, and courierimaphieracl/ files for virtual
+// parent levels.
+func (m *Maildir) CreateFolder(name string) error {
+	c, err := ValidateName(name)
+	if err != nil {
+		return err
+	}
+	if c == "INBOX" {
+		return ErrInboxExists
+	}
+	dir := m.dirOf(c)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("create %s: %w", c, ErrFolderExists)
+		}
+		return fmt.Errorf("maildir: create %s: %w", c, err)
+	}
+	for _, sub := range []string{"tmp", "new", "cur", keywordDir} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("maildir: create %s: %w", c, err)
+		}
+	}
+	mf, err := os.OpenFile(filepath.Join(dir, "maildirfolder"), os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("maildir: create %s: %w", c, err)
+	}
+	mf.Close()
+	uidv := uint32(m.now().Unix() - imapEpoch)
+	if err := m.writeFileAtomic(dir, "courierimapuiddb", formatUIDDBHeader(uidv, 1), 0o644); err != nil {
+		return fmt.Errorf("maildir: create %s: %w", c, err)
+	}
+	// maildiracl(1): a new folder's ACL is its parent's.
+	parentACL, err := m.GetACL(c[:strings.LastIndexByte(c, '.')])
+	if err != nil {
+		parentACL = acl.Default()
+	}
+	if err := m.writeFileAtomic(dir, aclFile, parentACL.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("maildir: create %s: %w", c, err)
+	}
+	// Virtual parents get a hieracl entry (Courier writes one for each
+	// level that has no directory of its own).
+	for i := len(c) - 1; i > len("INBOX"); i-- {
+		if c[i] != '.' {
+			continue
+		}
+		p := c[:i]
+		if m.FolderExists(p) {
+			continue
+		}
+		hp := filepath.Join(m.root, hierACLDir, p[len("INBOX."):])
+		if _, err := os.Stat(hp); err == nil {
+			continue
+		}
+		os.MkdirAll(filepath.Join(m.root, hierACLDir), 0o755)
+		if err := m.writeFileAtomic(filepath.Join(m.root, hierACLDir), p[len("INBOX."):], acl.Default().Bytes(), 0o644); err != nil {
+			return fmt.Errorf("maildir: create %s: %w", c, err)
+		}
+	}
+	return syncDir(m.root)
+}
+
+// DeleteFolder removes a folder and its messages (not its children,
+// which stay as folders, making this level virtual). INBOX and Trash are
+// ErrCannotDelete; a missing folder is ErrNoSuchFolder. The directory is
+// first renamed into tmp/ so that it disappears atomically.
+func (m *Maildir) DeleteFolder(name string) error {
+	c, err := ValidateName(name)
+	if err != nil {
+		return err
+	}
+	if c == "INBOX" || c == m.trashCanon() {
+		return fmt.Errorf("delete %s: %w", c, ErrCannotDelete)
+	}
+	if !m.FolderExists(c) {
+		return fmt.Errorf("delete %s: %w", c, ErrNoSuchFolder)
+	}
+	dir := m.dirOf(c)
+	// Quota: the deleted messages leave the maildir.
+	b, n := dirUsage(dir)
+	gone := filepath.Join(m.root, "tmp", m.uniqName("deleted"))
+	if err := os.Rename(dir, gone); err != nil {
+		return fmt.Errorf("maildir: delete %s: %w", c, err)
+	}
+	syncDir(m.root)
+	os.RemoveAll(gone)
+	if c != m.trashCanon() && (b != 0 || n != 0) {
+		m.quotaDelta(-b, -n)
+	}
+	m.pruneHierACL()
+	time.Sleep(deleteDelay)
+	return nil
+}
+
+// RenameFolder renames a folder and all its children (§4.2). INBOX
+// cannot be renamed (ErrInboxRename, Courier: "INBOX rename not
+// implemented"). An existing target is ErrFolderExists; a source that
+// neither exists nor has children is ErrNoSuchFolder (Courier itself
+// answers OK there; the IMAP layer may keep that quirk).
+func (m *Maildir) RenameFolder(oldName, newName string) error {
+	o, err := ValidateName(oldName)
+	if err != nil {
+		return err
+	}
+	n, err := ValidateName(newName)
+	if err != nil {
+		return err
+	}
+	if o == "INBOX" {
+		return ErrInboxRename
+	}
+	if n == "INBOX" || strings.HasPrefix(n+".", o+".") {
+		return fmt.Errorf("rename %s to %s: %w", o, n, ErrInvalidName)
+	}
+	if m.FolderExists(n) {
+		return fmt.Errorf("rename %s to %s: %w", o, n, ErrFolderExists)
+	}
+	dirs, err := m.folderDirs()
+	if err != nil {
+		return err
+	}
+	oldDisk := o[len("INBOX"):]
+	newDisk := n[len("INBOX"):]
+	type mv struct{ from, to string }
+	var moves []mv
+	for _, d := range dirs {
+		if d == oldDisk || strings.HasPrefix(d, oldDisk+".") {
+			moves = append(moves, mv{d, newDisk + d[len(oldDisk):]})
+		}
+	}
+	if len(moves) == 0 {
+		return fmt.Errorf("rename %s: %w", o, ErrNoSuchFolder)
+	}
+	for _, mvv := range moves {
+		if _, err := os.Lstat(filepath.Join(m.root, mvv.to)); err == nil {
+			return fmt.Errorf("rename %s to %s: %w", o, n, ErrFolderExists)
+		}
+	}
+	for _, mvv := range moves {
+		if err := os.Rename(filepath.Join(m.root, mvv.from), filepath.Join(m.root, mvv.to)); err != nil {
+			return fmt.Errorf("maildir: rename %s: %w", mvv.from, err)
+		}
+	}
+	syncDir(m.root)
+	m.pruneHierACL()
+	time.Sleep(deleteDelay)
+	return nil
+}
+
+const subscribedFile = "courierimapsubscribed"
+
+// Subscriptions returns the subscribed names, as stored (§9.1).
+func (m *Maildir) Subscriptions() ([]string, error) {
+	data, err := readFileLimit(filepath.Join(m.root, subscribedFile), 1<<20)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("maildir: subscriptions: %w", err)
+	}
+	var out []string
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 4096), 1<<20)
+	for sc.Scan() {
+		l := strings.TrimRight(sc.Text(), "\r")
+		if l != "" && !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// Subscribe adds a name (it need not exist, like Courier).
+func (m *Maildir) Subscribe(name string) error {
+	subs, err := m.Subscriptions()
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		if s == name {
+			return nil
+		}
+	}
+	return m.writeSubs(append(subs, name))
+}
+
+// Unsubscribe removes a name; removing a name that is not there is fine.
+func (m *Maildir) Unsubscribe(name string) error {
+	subs, err := m.Subscriptions()
+	if err != nil {
+		return err
+	}
+	out := subs[:0]
+	for _, s := range subs {
+		if s != name {
+			out = append(out, s)
+		}
+	}
+	return m.writeSubs(out)
+}
+
+func (m *Maildir) writeSubs(subs []string) error {
+	var b bytes.Buffer
+	for _, s := range subs {
+		if strings.ContainsAny(s, "\r\n") {
+			continue
+		}
+		b.WriteString(s)
+		b.WriteByte('\n')
+	}
+	return m.writeFileAtomic(m.root, subscribedFile, b.Bytes(), 0o644)
+}
+
+// readFileLimit reads at most limit bytes of a file.
+func readFileLimit(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var b bytes.Buffer
+	_, err = b.ReadFrom(ioLimit(f, limit))
+	return b.Bytes(), err
+}

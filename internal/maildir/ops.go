@@ -1,0 +1,465 @@
+package maildir
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"gocourier/internal/maildir/keywords"
+	"gocourier/internal/maildir/uiddb"
+)
+
+// SetFlags replaces a message's flags and keywords (the complete sets; the
+// IMAP layer computes +FLAGS/-FLAGS). Flags are a rename() in cur/ (§9.3);
+// letters outside IMAPFlags that the file already had are kept. Keywords
+// are written only when they differ and Options.Keywords is on. Allowed on
+// read-only folders: Courier changes \Seen etc. in EXAMINE (§4.3), the
+// IMAP layer decides.
+func (f *Folder) SetFlags(uid uint32, flags Flags, kws []string) error {
+	if f.closed {
+		return ErrClosed
+	}
+	for _, k := range kws {
+		if !keywords.Valid(k) {
+			return fmt.Errorf("%q: %w", k, ErrBadKeyword)
+		}
+	}
+	for try := 0; try < 3; try++ {
+		x, p, err := f.find(uid)
+		if err != nil {
+			return err
+		}
+		nf := (x.flags &^ IMAPFlags) | (flags & IMAPFlags)
+		nn := withFlags(x.base, nf)
+		if nn != x.name {
+			if err := os.Rename(p, filepath.Join(f.dir, "cur", nn)); err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					continue
+				}
+				return fmt.Errorf("maildir: set flags of %d: %w", uid, err)
+			}
+			x.name, x.flags = nn, nf
+			if err := syncDir(filepath.Join(f.dir, "cur")); err != nil {
+				return err
+			}
+		}
+		if f.m.opts.Keywords && !sameStrings(x.kw, kws) {
+			kws = f.canonKeywords(kws)
+			if err := f.m.writeKeywords(f.dir, x.base, kws); err != nil {
+				return fmt.Errorf("maildir: keywords of %d: %w", uid, err)
+			}
+			x.kw = append([]string(nil), kws...)
+		}
+		return nil
+	}
+	return fmt.Errorf("uid %d: %w", uid, ErrNoSuchMessage)
+}
+
+// canonKeywords maps keywords case-insensitively onto the spelling
+// already used in the folder (IMAP keywords are case-insensitive, §9.6)
+// and removes duplicates.
+func (f *Folder) canonKeywords(kws []string) []string {
+	use := map[string]string{}
+	for _, k := range f.KeywordsInUse() {
+		use[strings.ToLower(k)] = k
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, k := range kws {
+		l := strings.ToLower(k)
+		if seen[l] {
+			continue
+		}
+		seen[l] = true
+		if u, ok := use[l]; ok {
+			k = u
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// Expunge unlinks messages and returns the UIDs actually removed by this
+// call (a message already gone is simply not listed). maildirsize gets a
+// negative delta (except in Trash). The uiddb is not rewritten: the next
+// scan drops the entries, as Courier does.
+func (f *Folder) Expunge(uids []uint32) ([]uint32, error) {
+	if f.closed {
+		return nil, ErrClosed
+	}
+	if f.ro {
+		return nil, ErrReadOnly
+	}
+	var done []uint32
+	var bytes, count int64
+	for _, uid := range uids {
+		x, p, err := f.find(uid)
+		if err != nil {
+			if errors.Is(err, ErrNoSuchMessage) {
+				continue
+			}
+			return done, err
+		}
+		sz := sizeFromName(x.base)
+		if sz < 0 {
+			if st, err := os.Stat(p); err == nil {
+				sz = st.Size()
+			}
+		}
+		if err := os.Remove(p); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return done, fmt.Errorf("maildir: expunge %d: %w", uid, err)
+		}
+		bytes += sz
+		count++
+		delete(f.byUID, uid)
+		delete(f.byBase, x.base)
+		done = append(done, uid)
+	}
+	if len(done) > 0 {
+		f.rebuild()
+		if err := syncDir(filepath.Join(f.dir, "cur")); err != nil {
+			return done, err
+		}
+		if f.name != f.m.trashCanon() {
+			f.m.quotaDelta(-bytes, -count)
+		}
+	}
+	return done, nil
+}
+
+// pendingMsg is a file prepared in tmp/ waiting for a UID.
+type pendingMsg struct {
+	tmp   string
+	base  string
+	flags Flags
+	kws   []string
+	mtime time.Time
+	size  int64
+}
+
+// Append stores a message into a folder (IMAP APPEND, §4.4): CRLF is
+// converted to LF while streaming into tmp/, the file is fsynced, named
+// "<time>.M<usec>P<pid>V<dev>I<ino>_<n>.<host>,S=<size>", its mtime set
+// to date (INTERNALDATE; zero = now), and moved into cur/ with the next
+// UID (the "uidplus" path, §9.5). An empty message is stored as "\n".
+// Quota is checked first (ErrOverQuota).
+func (m *Maildir) Append(name string, r io.Reader, flags Flags, kws []string, date time.Time) (AppendResult, error) {
+	c, err := ValidateName(name)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	if !m.FolderExists(c) {
+		return AppendResult{}, fmt.Errorf("append to %s: %w", c, ErrNoSuchFolder)
+	}
+	for _, k := range kws {
+		if !keywords.Valid(k) {
+			return AppendResult{}, fmt.Errorf("%q: %w", k, ErrBadKeyword)
+		}
+	}
+	dir := m.dirOf(c)
+	p, err := m.writeTmp(dir, r, true)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	p.flags, p.kws, p.mtime = flags&IMAPFlags, kws, date
+	if c != m.trashCanon() {
+		if err := m.checkQuota(p.size, 1); err != nil {
+			os.Remove(p.tmp)
+			return AppendResult{}, err
+		}
+	}
+	uidv, uids, err := m.commit(dir, []*pendingMsg{p})
+	if err != nil {
+		return AppendResult{}, err
+	}
+	if c != m.trashCanon() {
+		m.quotaDelta(p.size, 1)
+	}
+	return AppendResult{UIDValidity: uidv, UID: uids[0]}, nil
+}
+
+// Append stores a message into this folder; see Maildir.Append.
+func (f *Folder) Append(r io.Reader, flags Flags, kws []string, date time.Time) (uint32, error) {
+	res, err := f.m.Append(f.name, r, flags, kws, date)
+	return res.UID, err
+}
+
+// writeTmp streams r into dir/tmp, converting CRLF to LF when conv, and
+// returns the prepared message (final base name computed from the tmp
+// file's device and inode, §9.2).
+func (m *Maildir) writeTmp(dir string, r io.Reader, conv bool) (*pendingMsg, error) {
+	return m.writeTmpNamed(dir, r, conv, true)
+}
+
+// writeTmpNamed is writeTmp; counter adds imapd's "_N" uniq part (APPEND,
+// COPY), delivery agents have none.
+func (m *Maildir) writeTmpNamed(dir string, r io.Reader, conv, counter bool) (*pendingMsg, error) {
+	t := m.now()
+	n := uniqCounter.Add(1) - 1
+	pid := os.Getpid()
+	tmpName := fmt.Sprintf("%d.M%dP%d_%d.%s", t.Unix(), t.Nanosecond()/1000, pid, n, m.host)
+	tmp := filepath.Join(dir, "tmp", tmpName)
+	fh, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("maildir: create %s: %w", tmp, err)
+	}
+	fail := func(err error) (*pendingMsg, error) {
+		fh.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("maildir: write %s: %w", tmp, err)
+	}
+	bw := bufio.NewWriterSize(fh, 64*1024)
+	var size int64
+	if conv {
+		size, err = copyCRLFtoLF(bw, r)
+	} else {
+		size, err = io.Copy(bw, r)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if size == 0 {
+		bw.WriteByte('\n')
+		size = 1
+	}
+	if err := bw.Flush(); err != nil {
+		return fail(err)
+	}
+	if err := fh.Sync(); err != nil {
+		return fail(err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(fh.Fd()), &st); err != nil {
+		return fail(err)
+	}
+	if err := fh.Close(); err != nil {
+		os.Remove(tmp)
+		return nil, fmt.Errorf("maildir: write %s: %w", tmp, err)
+	}
+	uniq := ""
+	if counter {
+		uniq = fmt.Sprintf("_%d", n)
+	}
+	base := fmt.Sprintf("%d.M%dP%dV%016XI%016X%s.%s,S=%d", t.Unix(), t.Nanosecond()/1000, pid, uint64(st.Dev), uint64(st.Ino), uniq, m.host, size)
+	return &pendingMsg{tmp: tmp, base: base, size: size}, nil
+}
+
+// copyCRLFtoLF copies r to w turning every CRLF into LF (a lone CR is
+// kept). It returns the bytes written.
+func copyCRLFtoLF(w *bufio.Writer, r io.Reader) (int64, error) {
+	buf := make([]byte, 64*1024)
+	var n int64
+	pendingCR := false
+	for {
+		k, err := r.Read(buf)
+		b := buf[:k]
+		for len(b) > 0 {
+			if pendingCR {
+				pendingCR = false
+				if b[0] != '\n' {
+					w.WriteByte('\r')
+					n++
+				}
+			}
+			i := strings.IndexByte(string(b), '\r')
+			if i < 0 {
+				w.Write(b)
+				n += int64(len(b))
+				break
+			}
+			w.Write(b[:i])
+			n += int64(i)
+			b = b[i+1:]
+			pendingCR = true
+		}
+		if err == io.EOF {
+			if pendingCR {
+				w.WriteByte('\r')
+				n++
+			}
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// commit gives prepared tmp files their UIDs: under the folder's dot-lock
+// it reads the uiddb, writes keyword files, renames tmp -> cur with the
+// flags, restores mtimes, and rewrites the uiddb with the new entries
+// (§9.5). If the uiddb is missing or corrupt, a full scan is done first.
+func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error) {
+	var lk *dotLock
+	if m.opts.UseLocks {
+		l, err := m.lockFolder(dir)
+		if err != nil {
+			for _, p := range ps {
+				os.Remove(p.tmp)
+			}
+			return 0, nil, err
+		}
+		lk = l
+	}
+	defer lk.unlock()
+	dbPath := filepath.Join(dir, uiddbFile)
+	data, _ := readFileLimit(dbPath, 1<<30)
+	db := uiddb.Parse(data)
+	if !db.HeaderOK || db.BadLines > 0 {
+		if _, _, err := m.scanDir(dir, false, 0); err != nil {
+			return 0, nil, err
+		}
+		data, _ = readFileLimit(dbPath, 1<<30)
+		db = uiddb.Parse(data)
+		if !db.HeaderOK {
+			return 0, nil, fmt.Errorf("maildir: %s: uiddb unusable after rescan", dir)
+		}
+	}
+	uids := make([]uint32, 0, len(ps))
+	cur := filepath.Join(dir, "cur")
+	for _, p := range ps {
+		if m.opts.Keywords && len(p.kws) > 0 {
+			if err := m.writeKeywords(dir, p.base, p.kws); err != nil {
+				return 0, nil, fmt.Errorf("maildir: keywords: %w", err)
+			}
+		}
+		if !p.mtime.IsZero() {
+			os.Chtimes(p.tmp, p.mtime, p.mtime)
+		}
+		if err := os.Rename(p.tmp, filepath.Join(cur, withFlags(p.base, p.flags))); err != nil {
+			return 0, nil, fmt.Errorf("maildir: deliver %s: %w", p.base, err)
+		}
+		if db.NextUID == ^uint32(0) {
+			return 0, nil, fmt.Errorf("maildir: %s: UID space exhausted", dir)
+		}
+		db.Entries = append(db.Entries, uiddb.Entry{UID: db.NextUID, Name: p.base})
+		uids = append(uids, db.NextUID)
+		db.NextUID++
+	}
+	if err := syncDir(cur); err != nil {
+		return 0, nil, err
+	}
+	if err := m.writeFileAtomic(dir, uiddbFile, uiddb.Format(db), 0o644); err != nil {
+		return 0, nil, err
+	}
+	return db.UIDValidity, uids, nil
+}
+
+// CopyTo copies messages to another folder (IMAP COPY, §4.7) keeping
+// flags, keywords and INTERNALDATE. A hard link is used when possible
+// (flags live in names, so linked files stay independent), else a copy.
+// It returns the destination UIDVALIDITY and, pairwise, the source UIDs
+// that were copied and their new UIDs (COPYUID). Quota is checked for the
+// whole set first.
+func (f *Folder) CopyTo(dst string, uids []uint32) (uint32, []uint32, []uint32, error) {
+	if f.closed {
+		return 0, nil, nil, ErrClosed
+	}
+	c, err := ValidateName(dst)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if !f.m.FolderExists(c) {
+		return 0, nil, nil, fmt.Errorf("copy to %s: %w", c, ErrNoSuchFolder)
+	}
+	ddir := f.m.dirOf(c)
+	var ps []*pendingMsg
+	var src []uint32
+	var total int64
+	cleanup := func() {
+		for _, p := range ps {
+			os.Remove(p.tmp)
+		}
+	}
+	for _, uid := range uids {
+		x, p, err := f.find(uid)
+		if err != nil {
+			if errors.Is(err, ErrNoSuchMessage) {
+				continue
+			}
+			cleanup()
+			return 0, nil, nil, err
+		}
+		pm, err := f.m.linkOrCopy(ddir, p)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			cleanup()
+			return 0, nil, nil, err
+		}
+		pm.flags, pm.kws = x.flags&IMAPFlags, x.kw
+		ps = append(ps, pm)
+		src = append(src, uid)
+		total += pm.size
+	}
+	if len(ps) == 0 {
+		return 0, nil, nil, nil
+	}
+	if c != f.m.trashCanon() {
+		if err := f.m.checkQuota(total, int64(len(ps))); err != nil {
+			cleanup()
+			return 0, nil, nil, err
+		}
+	}
+	uidv, dstUIDs, err := f.m.commit(ddir, ps)
+	if err != nil {
+		cleanup()
+		return 0, nil, nil, err
+	}
+	if c != f.m.trashCanon() {
+		f.m.quotaDelta(total, int64(len(ps)))
+	}
+	return uidv, src, dstUIDs, nil
+}
+
+// MoveTo is CopyTo followed by Expunge of the copied source messages.
+func (f *Folder) MoveTo(dst string, uids []uint32) (uint32, []uint32, []uint32, error) {
+	uidv, src, dstUIDs, err := f.CopyTo(dst, uids)
+	if err != nil {
+		return uidv, src, dstUIDs, err
+	}
+	if _, err := f.Expunge(src); err != nil {
+		return uidv, src, dstUIDs, err
+	}
+	return uidv, src, dstUIDs, nil
+}
+
+// linkOrCopy puts a copy of src into ddir/tmp under a fresh name.
+func (m *Maildir) linkOrCopy(ddir, src string) (*pendingMsg, error) {
+	st, err := os.Stat(src)
+	if err != nil {
+		return nil, err
+	}
+	t := m.now()
+	n := uniqCounter.Add(1) - 1
+	var sys syscall.Stat_t
+	syscall.Stat(src, &sys)
+	size := st.Size()
+	base := fmt.Sprintf("%d.M%dP%dV%016XI%016X_%d.%s,S=%d", t.Unix(), t.Nanosecond()/1000, os.Getpid(), uint64(sys.Dev), uint64(sys.Ino), n, m.host, size)
+	tmp := filepath.Join(ddir, "tmp", base)
+	if err := os.Link(src, tmp); err == nil {
+		return &pendingMsg{tmp: tmp, base: base, size: size}, nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	p, err := m.writeTmp(ddir, in, false)
+	if err != nil {
+		return nil, err
+	}
+	p.mtime = st.ModTime()
+	return p, nil
+}

@@ -1,0 +1,48 @@
+package maildir
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// Watch reports changes to the folder's new/ and cur/ (deliveries, flag
+// renames, expunges by anyone) and its keyword directory, for IMAP IDLE.
+// It uses inotify (go-libs §5). Each receive on the channel means "call
+// Rescan"; events are coalesced (buffer 1). stop releases the watch and
+// closes the channel.
+func (f *Folder) Watch() (<-chan struct{}, func(), error) {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return nil, nil, fmt.Errorf("maildir: inotify: %w", err)
+	}
+	const mask = unix.IN_CREATE | unix.IN_MOVED_TO | unix.IN_MOVED_FROM | unix.IN_DELETE | unix.IN_ATTRIB | unix.IN_CLOSE_WRITE
+	for _, sub := range []string{"new", "cur", keywordDir} {
+		if _, err := unix.InotifyAddWatch(fd, filepath.Join(f.dir, sub), mask); err != nil && sub != keywordDir {
+			unix.Close(fd)
+			return nil, nil, fmt.Errorf("maildir: inotify watch %s: %w", sub, err)
+		}
+	}
+	file := os.NewFile(uintptr(fd), "inotify")
+	ch := make(chan struct{}, 1)
+	go func() {
+		defer close(ch)
+		buf := make([]byte, 64*1024)
+		for {
+			n, err := file.Read(buf)
+			if err != nil {
+				return
+			}
+			if n > 0 {
+				select {
+				case ch <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	stop := func() { file.Close() }
+	return ch, stop, nil
+}

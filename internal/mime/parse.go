@@ -1,0 +1,323 @@
+package mime
+
+import (
+	"bytes"
+	"io"
+	"strings"
+)
+
+// pos is a position in the stored message in all three measures.
+type pos struct {
+	raw, crlf, idx int64
+}
+
+// parser holds the state of one Parse call.
+type parser struct {
+	sc    *scanner
+	parts int
+}
+
+// term describes how an entity's body ended.
+type term struct {
+	level   int  // index into the boundary stack of the delimiter found; -1 at EOF
+	closing bool // "--boundary--"
+	at      line // the delimiter line (valid when level >= 0)
+	before  line // the line before the delimiter (idx < at.idx when present)
+}
+
+func parse(r io.ReaderAt, size int64) (*Part, error) {
+	if size < 0 {
+		size = 0
+	}
+	p := &parser{sc: newScanner(r, size)}
+	root, _ := p.entity(nil, 0, false, true)
+	if p.sc.err != nil {
+		return nil, p.sc.err
+	}
+	return root, nil
+}
+
+// headerInteresting lists the fields Parse keeps.
+var headerInteresting = map[string]bool{
+	"content-type": true, "content-transfer-encoding": true, "content-id": true,
+	"content-description": true, "content-disposition": true, "content-language": true,
+	"content-location": true, "content-md5": true,
+	"date": true, "subject": true, "from": true, "sender": true, "reply-to": true,
+	"to": true, "cc": true, "bcc": true, "in-reply-to": true, "message-id": true,
+}
+
+// matchBoundary reports which boundary (innermost first) the line
+// delimits, and whether it is a closing delimiter (RFC 2046 §5.1.1:
+// "--" boundary ["--"] followed only by linear white space).
+func matchBoundary(data []byte, bounds []string) (int, bool) {
+	if len(bounds) == 0 || len(data) < 2 || data[0] != '-' || data[1] != '-' {
+		return -1, false
+	}
+	rest := data[2:]
+	for i := len(bounds) - 1; i >= 0; i-- {
+		b := bounds[i]
+		if len(rest) < len(b) || string(rest[:len(b)]) != b {
+			continue
+		}
+		tail := rest[len(b):]
+		closing := false
+		if len(tail) >= 2 && tail[0] == '-' && tail[1] == '-' {
+			closing = true
+			tail = tail[2:]
+		}
+		if len(bytes.TrimRight(tail, " \t\r")) == 0 {
+			return i, closing
+		}
+	}
+	return -1, false
+}
+
+func (p *parser) here() pos {
+	return pos{p.sc.pos, p.sc.crlf, p.sc.idx}
+}
+
+// endAt returns where a body starting at start ends when delimiter line d
+// follows: the newline before the delimiter belongs to the delimiter (RFC
+// 2046 §5.1.1), so the body ends before it, never before start. It also
+// returns the number of lines starting inside the body.
+func endAt(start pos, d, before line) (pos, int64) {
+	end := pos{d.off, d.crlf, d.idx}
+	beforeStart := d.off
+	if d.idx > 0 && before.end() == d.off {
+		switch before.nl {
+		case 1:
+			end.raw, end.crlf = d.off-1, d.crlf-2
+		case 2:
+			end.raw, end.crlf = d.off-2, d.crlf-2
+		}
+		beforeStart = before.off
+	}
+	if end.raw <= start.raw {
+		return start, 0
+	}
+	lines := d.idx - start.idx
+	if beforeStart == end.raw {
+		// The line before the delimiter was empty: it is only the
+		// delimiter's newline.
+		lines--
+	}
+	return end, lines
+}
+
+// setBody records the body extent of pt.
+func setBody(pt *Part, start, end pos, lines int64) {
+	pt.BodyStart = start.raw
+	pt.BodyEnd = end.raw
+	pt.BodySize = end.crlf - start.crlf
+	pt.BodyLines = lines
+}
+
+// finish ends pt's body at t (a delimiter) or at EOF.
+func (p *parser) finish(pt *Part, start pos, t term) {
+	if t.level >= 0 {
+		end, lines := endAt(start, t.at, t.before)
+		setBody(pt, start, end, lines)
+		return
+	}
+	end := p.here()
+	setBody(pt, start, end, end.idx-start.idx)
+}
+
+// entity parses one header + body, stopping at a delimiter of bounds or
+// EOF. digest selects the multipart/digest default type.
+func (p *parser) entity(bounds []string, depth int, digest, isMsg bool) (*Part, term) {
+	p.parts++
+	hs := p.here()
+	pt := &Part{HeaderStart: hs.raw}
+	var hb headerBuilder
+	t := term{level: -1}
+	headerDone := false
+	for !headerDone {
+		l, ok := p.sc.next()
+		if !ok {
+			break
+		}
+		if lv, cl := matchBoundary(l.data, bounds); lv >= 0 {
+			t = term{level: lv, closing: cl, at: l, before: p.sc.prev}
+			break
+		}
+		if len(l.data) == 0 && l.nl > 0 {
+			headerDone = true
+			break
+		}
+		hb.add(l.data)
+	}
+	hdr := hb.header()
+	pt.fill(hdr, digest)
+	if t.level >= 0 {
+		// Header cut short by a delimiter: no body.
+		end, _ := endAt(hs, t.at, t.before)
+		pt.HeaderSize = end.crlf - hs.crlf
+		setBody(pt, end, end, 0)
+		p.fixMultipart(pt)
+		if isMsg {
+			pt.Envelope = envelopeFromHeader(hdr)
+		}
+		return pt, t
+	}
+	bs := p.here()
+	pt.HeaderSize = bs.crlf - hs.crlf
+	if isMsg {
+		pt.Envelope = envelopeFromHeader(hdr)
+	}
+	canNest := depth < MaxDepth && p.parts < MaxParts
+	boundary := ""
+	if pt.Type == "multipart" {
+		boundary = paramValue(pt.Params, "boundary")
+	}
+	switch {
+	case pt.Type == "multipart" && boundary != "" && canNest:
+		t = p.multipart(pt, bounds, boundary, depth, bs)
+	case pt.Type == "message" && (pt.Subtype == "rfc822" || pt.Subtype == "global") && canNest && identityEncoding(pt.Encoding):
+		msg, mt := p.entity(bounds, depth+1, false, true)
+		pt.Message = msg
+		t = mt
+		end := pos{msg.BodyEnd, bs.crlf + msg.HeaderSize + msg.BodySize, 0}
+		setBody(pt, bs, end, msg.headerLines+msg.BodyLines)
+	default:
+		t = p.leaf(bounds)
+		p.finish(pt, bs, t)
+	}
+	pt.headerLines = bs.idx - hs.idx
+	p.fixMultipart(pt)
+	return pt, t
+}
+
+// leaf skips a body up to a delimiter of bounds or EOF.
+func (p *parser) leaf(bounds []string) term {
+	for {
+		l, ok := p.sc.next()
+		if !ok {
+			return term{level: -1}
+		}
+		if lv, cl := matchBoundary(l.data, bounds); lv >= 0 {
+			return term{level: lv, closing: cl, at: l, before: p.sc.prev}
+		}
+	}
+}
+
+// multipart parses the body of a multipart part (RFC 2046 §5.1): a
+// preamble, body parts separated by delimiters, and an epilogue.
+func (p *parser) multipart(pt *Part, bounds []string, boundary string, depth int, bs pos) term {
+	nb := append(bounds[:len(bounds):len(bounds)], boundary)
+	my := len(nb) - 1
+	digest := pt.Subtype == "digest"
+	// Preamble.
+	for {
+		l, ok := p.sc.next()
+		if !ok {
+			t := term{level: -1}
+			p.finish(pt, bs, t)
+			return t
+		}
+		lv, cl := matchBoundary(l.data, nb)
+		if lv < 0 {
+			continue
+		}
+		if lv < my {
+			t := term{level: lv, closing: cl, at: l, before: p.sc.prev}
+			p.finish(pt, bs, t)
+			return t
+		}
+		if cl {
+			return p.epilogue(pt, bounds, bs)
+		}
+		break
+	}
+	for {
+		if p.parts >= MaxParts {
+			// Too many parts: the rest of the body is opaque.
+			t := p.leaf(bounds)
+			p.finish(pt, bs, t)
+			return t
+		}
+		child, ct := p.entity(nb, depth+1, digest, false)
+		pt.Children = append(pt.Children, child)
+		if ct.level == my {
+			if ct.closing {
+				return p.epilogue(pt, bounds, bs)
+			}
+			continue
+		}
+		p.finish(pt, bs, ct)
+		return ct
+	}
+}
+
+// epilogue skips the text after a closing delimiter.
+func (p *parser) epilogue(pt *Part, bounds []string, bs pos) term {
+	t := p.leaf(bounds)
+	p.finish(pt, bs, t)
+	return t
+}
+
+// fixMultipart gives a multipart without body parts one empty text/plain
+// part, since BODYSTRUCTURE cannot express zero parts (RFC 3501 §9
+// body-type-mpart).
+func (p *parser) fixMultipart(pt *Part) {
+	if pt.Type != "multipart" || len(pt.Children) > 0 {
+		return
+	}
+	c := &Part{HeaderStart: pt.BodyEnd, BodyStart: pt.BodyEnd, BodyEnd: pt.BodyEnd}
+	c.fill(Header{}, false)
+	pt.Children = []*Part{c}
+}
+
+func identityEncoding(enc string) bool {
+	switch strings.ToLower(enc) {
+	case "", "7bit", "8bit", "binary":
+		return true
+	}
+	return false
+}
+
+func paramValue(ps []Param, name string) string {
+	for _, p := range ps {
+		if equalFold(p.Name, name) {
+			return p.Value
+		}
+	}
+	return ""
+}
+
+// headerBuilder collects the interesting fields of a header block from
+// its lines, bounded by MaxHeaderBytes.
+type headerBuilder struct {
+	fields []Field
+	keep   bool // the current field is kept (continuations append)
+	total  int
+}
+
+func (hb *headerBuilder) add(data []byte) {
+	if hb.total+len(data) > MaxHeaderBytes {
+		hb.keep = false
+		return
+	}
+	if len(data) > 0 && (data[0] == ' ' || data[0] == '\t') {
+		if hb.keep {
+			f := &hb.fields[len(hb.fields)-1]
+			f.Value += "\n" + string(data)
+			hb.total += len(data)
+		}
+		return
+	}
+	hb.keep = false
+	i := bytes.IndexByte(data, ':')
+	if i <= 0 {
+		return
+	}
+	name := strings.TrimRight(string(data[:i]), " \t")
+	if !headerInteresting[strings.ToLower(name)] {
+		return
+	}
+	hb.fields = append(hb.fields, Field{Name: name, Value: string(data[i+1:])})
+	hb.keep = true
+	hb.total += len(data)
+}
+
+func (hb *headerBuilder) header() Header { return Header{Fields: hb.fields} }

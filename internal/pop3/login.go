@@ -1,0 +1,219 @@
+package pop3
+
+import (
+	"encoding/base64"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Credentials are what a client presented in the AUTHORIZATION state.
+type Credentials struct {
+	User, Pass string
+	Method     string // "USER" or the SASL mechanism
+}
+
+// Login runs the AUTHORIZATION state (RFC 1939 §4) as Courier's pop3login
+// does (reference §6.2): greeting, CAPA, USER/PASS, AUTH PLAIN/LOGIN
+// (RFC 5034, initial response allowed), UTF8, QUIT.
+type Login struct {
+	Conn      *Conn
+	Capa      Capabilities
+	Timeout   time.Duration // per command; 0 = none
+	FailDelay time.Duration // sleep before "-ERR [AUTH]" (Courier: 5 s)
+
+	// Check authenticates. nil means success: Serve returns at once
+	// without replying (the session stage sends "+OK logged in.").
+	Check func(Credentials) error
+	// IsTemporary tells a temporary authentication failure (answered
+	// with [SYS/TEMP]) from a refused one.
+	IsTemporary func(error) bool
+	// Failed is called after each refused login, for the log.
+	Failed func(Credentials, error)
+
+	UTF8 bool // the client sent UTF8 (RFC 6856 §2)
+}
+
+// Serve returns the accepted credentials, or the Outcome that ended the
+// session (Quit, Disconnected, TimedOut) with nil credentials.
+func (l *Login) Serve() (*Credentials, Outcome) {
+	c := l.Conn
+	c.OK("Hello there.")
+	user := ""
+	haveUser := false
+	for {
+		c.SetTimeout(l.Timeout)
+		line, err := c.ReadLine()
+		if errors.Is(err, ErrLineTooLong) {
+			c.Err("Command line too long.")
+			continue
+		}
+		if err != nil {
+			if isTimeout(err) {
+				c.Err("Disconnected for inactivity.")
+				c.Flush()
+				return nil, TimedOut
+			}
+			return nil, Disconnected
+		}
+		cmd, args := splitCommand(line)
+		switch cmd {
+		case "CAPA":
+			l.Capa.write(c)
+		case "USER":
+			if len(args) == 0 {
+				c.Err("Invalid command.")
+				haveUser = false
+				continue
+			}
+			// Extra words are ignored, as Courier does.
+			user, haveUser = args[0], true
+			c.OK("Password required.")
+		case "PASS":
+			if !haveUser {
+				c.Err("USER/PASS required.")
+				continue
+			}
+			haveUser = false
+			// The password is the rest of the line: some clients
+			// allow spaces in it (RFC 1939 §7, PASS discussion).
+			pass := ""
+			if i := strings.IndexByte(line, ' '); i >= 0 {
+				pass = line[i+1:]
+			}
+			if cr := l.try(Credentials{User: user, Pass: pass, Method: "USER"}); cr != nil {
+				return cr, Quit
+			}
+		case "AUTH":
+			if cr := l.auth(args); cr != nil {
+				return cr, Quit
+			}
+		case "UTF8":
+			l.UTF8 = true
+			c.OK("UTF8 enabled")
+		case "STLS":
+			c.Err("TLS support not available.")
+		case "QUIT":
+			c.OK("Bye.")
+			c.Flush()
+			return nil, Quit
+		case "NOOP":
+			// RFC 1939 allows NOOP only in TRANSACTION; Courier refuses it too.
+			c.Err("Invalid command.")
+		case "":
+			c.Err("Empty command.")
+		default:
+			c.Err("Invalid command.")
+		}
+	}
+}
+
+// try runs Check and answers a failure; it returns cr on success.
+func (l *Login) try(cr Credentials) *Credentials {
+	err := l.Check(cr)
+	if err == nil {
+		return &cr
+	}
+	if l.IsTemporary != nil && l.IsTemporary(err) {
+		l.Conn.Err("[SYS/TEMP] Temporary problem, please try again later")
+		return nil
+	}
+	if l.Failed != nil {
+		l.Failed(cr, err)
+	}
+	// Flush first so that the client is not left guessing for 5 s
+	// about its previous pipelined replies.
+	l.Conn.Flush()
+	if l.FailDelay > 0 {
+		time.Sleep(l.FailDelay)
+	}
+	l.Conn.Err("[AUTH] Login failed.")
+	return nil
+}
+
+// auth implements AUTH (RFC 5034). PLAIN and LOGIN are accepted even when
+// not advertised, like Courier (reference §13.4).
+func (l *Login) auth(args []string) *Credentials {
+	c := l.Conn
+	if len(args) == 0 {
+		if len(l.Capa.SASL) == 0 {
+			c.Err("Invalid command.")
+			return nil
+		}
+		// Pre-RFC 5034 clients list mechanisms this way (RFC 1734 practice).
+		c.OK("Supported mechanisms follow")
+		for _, m := range l.Capa.SASL {
+			c.Line(m)
+		}
+		c.End()
+		return nil
+	}
+	if len(args) > 2 {
+		c.Err("Invalid command.")
+		return nil
+	}
+	mech := strings.ToUpper(args[0])
+	var initial *string
+	if len(args) == 2 {
+		initial = &args[1]
+	}
+	switch mech {
+	case "PLAIN":
+		resp, ok := l.challenge("", initial)
+		if !ok {
+			return nil
+		}
+		parts := strings.Split(string(resp), "\x00")
+		if len(parts) != 3 || parts[1] == "" || (parts[0] != "" && parts[0] != parts[1]) {
+			c.Err("[AUTH] Invalid PLAIN response.")
+			return nil
+		}
+		return l.try(Credentials{User: parts[1], Pass: parts[2], Method: "PLAIN"})
+	case "LOGIN":
+		u, ok := l.challenge("Username:", initial)
+		if !ok {
+			return nil
+		}
+		p, ok := l.challenge("Password:", nil)
+		if !ok {
+			return nil
+		}
+		return l.try(Credentials{User: string(u), Pass: string(p), Method: "LOGIN"})
+	default:
+		c.Err("Unsupported authentication mechanism.")
+		return nil
+	}
+}
+
+// challenge sends "+ base64(prompt)" unless an initial response was given,
+// and decodes the answer. "=" is an empty initial response and "*" cancels
+// (RFC 5034 §4).
+func (l *Login) challenge(prompt string, initial *string) ([]byte, bool) {
+	c := l.Conn
+	var line string
+	if initial != nil {
+		line = *initial
+		if line == "=" {
+			return nil, true
+		}
+	} else {
+		c.Line("+ " + base64.StdEncoding.EncodeToString([]byte(prompt)))
+		c.SetTimeout(l.Timeout)
+		var err error
+		line, err = c.ReadLine()
+		if err != nil {
+			c.Err("Invalid authentication response.")
+			return nil, false
+		}
+	}
+	if line == "*" {
+		c.Err("Authentication cancelled.")
+		return nil, false
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(line))
+	if err != nil {
+		c.Err("Invalid base64 data.")
+		return nil, false
+	}
+	return b, true
+}

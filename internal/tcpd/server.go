@@ -1,0 +1,441 @@
+package tcpd
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"gocourier/internal/tcpd/access"
+
+	"golang.org/x/sys/unix"
+)
+
+// Server accepts connections and runs one child per connection.
+type Server struct {
+	opt *Options
+	log *log.Logger
+
+	baseEnv []string
+
+	accessMu sync.RWMutex
+	access   *access.Table
+
+	slots chan struct{} // one token per running (or starting) child
+	stop  chan struct{}
+
+	mu        sync.Mutex
+	children  map[int]*os.Process
+	perIP     map[netip.Addr]int
+	perC      map[[16]byte]int
+	lastWarn  time.Time
+	lastAlert time.Time
+	stopping  bool
+	wg        sync.WaitGroup
+
+	childStderr *os.File // nil = /dev/null; set by SetupStderr
+	listeners   []net.Listener
+
+	acceptErrMu   sync.Mutex
+	lastAcceptErr time.Time
+}
+
+// envDrop are variables that belong to this daemon and must not reach a
+// child: systemd's activation/notify protocol, and our own daemon marker.
+var envDrop = []string{"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "NOTIFY_SOCKET",
+	"WATCHDOG_USEC", "WATCHDOG_PID", DaemonEnv}
+
+// ChildBaseEnv is env without the variables in envDrop.
+func ChildBaseEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+next:
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		for _, d := range envDrop {
+			if name == d {
+				continue next
+			}
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// NewServer prepares a server; logw receives couriertcpd's own log lines.
+func NewServer(o *Options, logw io.Writer) *Server {
+	return &Server{
+		opt:         o,
+		log:         log.New(logw, "", 0),
+		baseEnv:     ChildBaseEnv(os.Environ()),
+		slots:       make(chan struct{}, o.MaxProcs),
+		stop:        make(chan struct{}),
+		children:    map[int]*os.Process{},
+		perIP:       map[netip.Addr]int{},
+		perC:        map[[16]byte]int{},
+		childStderr: os.Stderr,
+	}
+}
+
+// Logf writes one line to couriertcpd's log.
+func (s *Server) Logf(format string, args ...any) { s.log.Printf(format, args...) }
+
+// LoadAccess (re)reads the -access file. On failure the previous table
+// stays in force; at start-up a missing file means "allow everybody", which
+// is what Courier does when it cannot open the file, but it is logged.
+func (s *Server) LoadAccess() error {
+	if s.opt.Access == "" {
+		return nil
+	}
+	t, notes, warns, err := access.Load(s.opt.Access)
+	for _, n := range notes {
+		s.Logf("INFO: couriertcpd: %s", n)
+	}
+	for _, w := range warns {
+		s.Logf("WARN: couriertcpd: access file: %v (line ignored)", w)
+	}
+	if err != nil {
+		s.Logf("ERR: couriertcpd: %v", err)
+		return err
+	}
+	s.accessMu.Lock()
+	s.access = t
+	s.accessMu.Unlock()
+	return nil
+}
+
+func (s *Server) lookup(a netip.Addr) access.Entry {
+	s.accessMu.RLock()
+	t := s.access
+	s.accessMu.RUnlock()
+	e, _ := t.Lookup(a)
+	return e
+}
+
+// FormatIP renders an address as couriertcpd does: IPv4 peers in
+// IPv6-mapped form `::ffff:a.b.c.d` (reference §1.2), IPv6 without zone.
+func FormatIP(a netip.Addr) string {
+	a = a.WithZone("")
+	if u := a.Unmap(); u.Is4() {
+		return "::ffff:" + u.String()
+	}
+	return a.String()
+}
+
+// Serve runs an accept loop on every listener until Shutdown.
+func (s *Server) Serve(lns []net.Listener) {
+	s.listeners = lns
+	var wg sync.WaitGroup
+	for _, ln := range lns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.acceptLoop(ln)
+		}()
+	}
+	wg.Wait()
+}
+
+func (s *Server) acceptLoop(ln net.Listener) {
+	backoff := 5 * time.Millisecond
+	for {
+		// A slot first: while all are busy we do not accept, and clients
+		// wait in the kernel's backlog (Courier's getfreeslot).
+		select {
+		case s.slots <- struct{}{}:
+		case <-s.stop:
+			return
+		}
+		c, err := ln.Accept()
+		if err != nil {
+			<-s.slots
+			if errors.Is(err, net.ErrClosed) || s.isStopping() {
+				return
+			}
+			// EMFILE, ENFILE, ENOBUFS...: back off instead of spinning.
+			s.acceptErrorf("ERR: couriertcpd: accept: %v", err)
+			select {
+			case <-time.After(backoff):
+			case <-s.stop:
+				return
+			}
+			if backoff < time.Second {
+				backoff *= 2
+			}
+			continue
+		}
+		backoff = 5 * time.Millisecond
+		tc, ok := c.(*net.TCPConn)
+		if !ok {
+			c.Close()
+			<-s.slots
+			continue
+		}
+		s.handle(tc, false)
+	}
+}
+
+func (s *Server) acceptErrorf(format string, args ...any) {
+	s.acceptErrMu.Lock()
+	defer s.acceptErrMu.Unlock()
+	if time.Since(s.lastAcceptErr) < time.Second {
+		return
+	}
+	s.lastAcceptErr = time.Now()
+	s.Logf(format, args...)
+}
+
+func (s *Server) isStopping() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopping
+}
+
+func addrOf(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
+func cBlock(a netip.Addr) [16]byte {
+	b := a.Unmap().As16()
+	if a.Unmap().Is4() {
+		b = netip.AddrFrom4(a.Unmap().As4()).As16() // mapped form, stable key
+	}
+	b[15] = 0 // Courier compares all but the last byte: the /24 of an IPv4 peer
+	return b
+}
+
+// handle owns one slot token and c. It refuses or spawns; when wait is set
+// (systemd Accept=yes) it waits for the child and returns its exit status.
+func (s *Server) handle(c *net.TCPConn, wait bool) int {
+	remote, local := addrOf(c.RemoteAddr()), addrOf(c.LocalAddr())
+	ip := remote.Addr().Unmap().WithZone("")
+	ent := s.lookup(ip)
+	if ent.Deny {
+		<-s.slots
+		go s.deny(c)
+		return 1
+	}
+	maxPerIP := s.opt.MaxPerIP
+	for _, kv := range ent.Vars {
+		// An access-file MAXCPERIP raises or lowers the limit for this
+		// netblock (reference §2).
+		if v, ok := strings.CutPrefix(kv, "MAXCPERIP="); ok {
+			if n, err := strconv.Atoi(v); err == nil && n > 0 {
+				maxPerIP = n
+			}
+		}
+	}
+	cb := cBlock(ip)
+	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		c.Close()
+		<-s.slots
+		return 1
+	}
+	if s.perIP[ip] >= maxPerIP {
+		s.mu.Unlock()
+		s.Logf("ALERT: Maximum connection limit reached for %s", FormatIP(ip))
+		c.Close()
+		<-s.slots
+		return 1
+	}
+	if s.perC[cb] >= s.opt.MaxPerC {
+		s.mu.Unlock()
+		c.Close() // Courier drops these silently
+		<-s.slots
+		return 1
+	}
+	s.perIP[ip]++
+	s.perC[cb]++
+	s.mu.Unlock()
+
+	release := func() {
+		s.mu.Lock()
+		if s.perIP[ip]--; s.perIP[ip] <= 0 {
+			delete(s.perIP, ip)
+		}
+		if s.perC[cb]--; s.perC[cb] <= 0 {
+			delete(s.perC, cb)
+		}
+		s.mu.Unlock()
+		<-s.slots
+	}
+
+	c.SetNoDelay(true)
+	c.SetKeepAlive(true)
+	f, err := c.File()
+	c.Close()
+	if err != nil {
+		s.Logf("ERR: couriertcpd: %v", err)
+		release()
+		return 1
+	}
+	// The descriptor shares its file status flags with the poller's
+	// non-blocking copy; children expect an ordinary blocking socket.
+	if err := unix.SetNonblock(int(f.Fd()), false); err != nil {
+		s.Logf("ERR: couriertcpd: fcntl: %v", err)
+	}
+
+	env := make([]string, 0, len(s.baseEnv)+len(ent.Vars)+4)
+	env = append(env, s.baseEnv...)
+	env = append(env, ent.Vars...)
+	env = append(env,
+		"TCPREMOTEIP="+FormatIP(ip),
+		"TCPREMOTEPORT="+strconv.Itoa(int(remote.Port())),
+		"TCPLOCALIP="+FormatIP(local.Addr()),
+		"TCPLOCALPORT="+strconv.Itoa(int(local.Port())),
+	)
+	cmd := &exec.Cmd{
+		Path:   s.opt.Program,
+		Args:   s.opt.Args,
+		Env:    env, // duplicates: exec keeps the last, so TCP* win
+		Stdin:  f,
+		Stdout: f,
+		Stderr: s.childStderr,
+	}
+	if s.opt.Stderr == "socket" {
+		cmd.Stderr = f
+	}
+	err = cmd.Start()
+	f.Close()
+	if err != nil {
+		s.Logf("ERR: couriertcpd: %s: %v", s.opt.Program, unwrapExec(err))
+		release()
+		return 1
+	}
+	pid := cmd.Process.Pid
+	s.mu.Lock()
+	s.children[pid] = cmd.Process
+	n := len(s.children)
+	s.wg.Add(1)
+	s.mu.Unlock()
+	s.countWarn(n)
+
+	done := func() int {
+		err := cmd.Wait()
+		s.mu.Lock()
+		delete(s.children, pid)
+		s.mu.Unlock()
+		release()
+		s.wg.Done()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			return 1
+		}
+		return 0
+	}
+	if wait {
+		return done()
+	}
+	go done()
+	return 0
+}
+
+func unwrapExec(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// countWarn logs Courier's capacity lines, at most once a minute each.
+func (s *Server) countWarn(n int) {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case n >= s.opt.MaxProcs:
+		if now.Sub(s.lastAlert) > time.Minute {
+			s.lastAlert = now
+			s.log.Printf("ALERT: %d maximum active connections.", s.opt.MaxProcs)
+		}
+	case n >= s.opt.Warn:
+		if now.Sub(s.lastWarn) > time.Minute {
+			s.lastWarn = now
+			s.log.Printf("WARN: %d active connections.", n)
+		}
+	}
+}
+
+// deny sends -denymsg (plus "\n", as couriertcpd) and closes. It runs in
+// its own goroutine with a deadline so a client that does not read cannot
+// hold up the accept loop.
+func (s *Server) deny(c *net.TCPConn) {
+	defer c.Close()
+	if s.opt.HaveDenyMsg {
+		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, s.opt.DenyMsg+"\n")
+	}
+}
+
+// Children reports the number of running children.
+func (s *Server) Children() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.children)
+}
+
+// Shutdown stops accepting, sends SIGTERM to every child, waits up to
+// grace for them, then SIGKILLs what is left and waits for those.
+func (s *Server) Shutdown(grace time.Duration) {
+	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		return
+	}
+	s.stopping = true
+	close(s.stop)
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
+	for _, p := range s.children {
+		p.Signal(syscall.SIGTERM)
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-time.After(grace):
+	}
+	s.mu.Lock()
+	for pid, p := range s.children {
+		s.log.Printf("WARN: couriertcpd: child %d ignored SIGTERM, killing it", pid)
+		p.Kill()
+	}
+	s.mu.Unlock()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+	}
+}
+
+// ServeConn runs the program for one already-accepted connection (systemd
+// Accept=yes) and returns the child's exit status.
+func (s *Server) ServeConn(c *net.TCPConn) int {
+	s.slots <- struct{}{}
+	return s.handle(c, true)
+}
+
+// SetChildStderr sets the stderr of children (the logger pipe or a file).
+func (s *Server) SetChildStderr(f *os.File) { s.childStderr = f }
+
+// String is for debugging.
+func (s *Server) String() string { return fmt.Sprintf("tcpd(%d children)", s.Children()) }
