@@ -145,13 +145,21 @@ func start() error {
 	w.Close()
 	msg, _ := io.ReadAll(io.LimitReader(r, 4096)) // EOF once the child is ready or dead
 	r.Close()
-	if s := strings.TrimSpace(string(msg)); s != "" && s != "ready" {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return errors.New(s)
+	// The child writes its startup log lines, then "ready" once it serves.
+	s := strings.TrimSpace(string(msg))
+	if s == "ready" || strings.HasSuffix(s, "\nready") {
+		if lines := strings.TrimSuffix(strings.TrimSuffix(s, "ready"), "\n"); lines != "" {
+			fmt.Fprintln(os.Stderr, lines)
+		}
+		cmd.Process.Release()
+		return nil
 	}
-	cmd.Process.Release()
-	return nil
+	cmd.Process.Kill()
+	cmd.Wait()
+	if s == "" {
+		return errors.New("daemon exited during startup")
+	}
+	return errors.New(strings.TrimPrefix(s, "authdaemond: "))
 }
 
 func stop() error {
@@ -195,6 +203,20 @@ func runDaemon(detached bool) error {
 		return err
 	}
 	logf := func(format string, args ...any) { logger.Printf(format, args...) }
+
+	// pid.lock (as Courier's) is held for the daemon's lifetime, so two
+	// daemons never serve the same authdaemonvar, even if started at once.
+	if err := os.MkdirAll(varDir(cfg), 0o750); err != nil {
+		return fmt.Errorf("authdaemonvar: %w", err)
+	}
+	lock, err := os.OpenFile(pidPath(cfg)+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("pid lock: %w", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return fmt.Errorf("already running (%s is locked)", lock.Name())
+	}
 
 	sock := socketPath(cfg)
 	l, err := authd.Listen(sock)

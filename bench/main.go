@@ -32,17 +32,19 @@ import (
 )
 
 type options struct {
-	prefix   string
-	runs     int
-	smoke    bool
-	out      string
-	charts   string
-	work     string
-	servers  string
-	only     []string
-	repo     string
-	logf     func(format string, args ...any)
-	keepData bool
+	prefix  string
+	runs    int
+	smoke   bool
+	out     string
+	charts  string
+	work    string
+	servers string
+	only    []string
+	repo    string
+	logf    func(format string, args ...any)
+	// user is the login name; it must differ between harness runs that
+	// may overlap (the Courier account lives in the system userdb).
+	user string
 }
 
 func main() {
@@ -91,7 +93,13 @@ func run(o options) (*results, error) {
 	if o.logf == nil {
 		o.logf = func(string, ...any) {}
 	}
-	e := &benchEnv{user: "cbench", pass: "bench-pass", repo: o.repo, root: os.Getuid() == 0}
+	if o.user == "" {
+		o.user = "cbench"
+		if o.smoke {
+			o.user = fmt.Sprintf("cbsmoke%d", os.Getpid())
+		}
+	}
+	e := &benchEnv{user: o.user, pass: "bench-pass", repo: o.repo, root: os.Getuid() == 0}
 	if e.root {
 		e.uid, e.gid = 5100, 5100
 		if err := ensureUser(e); err != nil {
@@ -262,7 +270,7 @@ func ensureUser(e *benchEnv) error {
 	if _, err := user.LookupId(strconv.Itoa(e.uid)); err == nil {
 		return nil
 	}
-	_, err := runCmd(nil, "useradd", "-u", strconv.Itoa(e.uid), "-U", "-M", "-d", "/srv/bench", "-s", "/usr/sbin/nologin", e.user)
+	_, err := runCmd(nil, "useradd", "-u", strconv.Itoa(e.uid), "-U", "-M", "-d", "/srv/bench", "-s", "/usr/sbin/nologin", "cbench")
 	return err
 }
 

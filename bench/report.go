@@ -187,6 +187,8 @@ func (r *results) write(mdPath, chartDir string) error {
 	fmt.Fprintf(&b, "Data: seed %d; login/memory/IDLE mailbox %d messages; big mailbox %d messages (1 KB..%d MB, multipart, attachments, "+
 		"RFC 2047 headers, threads); POP3 maildrop %d messages; APPEND %d messages; %d idle sessions; login loops %v each.\n\n",
 		r.p.seed, r.p.smallMsgs, r.p.bigMsgs, r.p.bigMaxSize>>20, r.p.popMsgs, r.p.appendMsgs, r.p.sessions, r.p.loginDur)
+	fmt.Fprintf(&b, "Bounds: APPEND stops after %v and RETR after %v (the rate is computed on what was done); every command has a %v deadline.\n\n",
+		appendLimit, retrLimit, ioTimeout)
 	for _, g := range groups() {
 		var ms []metric
 		for _, m := range metrics {
@@ -327,7 +329,20 @@ func machineInfo() string {
 		fmt.Sprintf("* CPUs (nproc): %d", runtime.NumCPU()),
 		"* Memory: " + mem,
 		"* OS: " + osname + ", kernel " + kernel,
-		"* Harness: " + runtime.Version() + "; the machine was shared with other work, so treat small differences as noise.",
+		"* Load average when the report was written: " + loadavg() + " (the machine was shared with other work: treat small differences as noise)",
+		"* Harness: " + runtime.Version(),
 	}
 	return strings.Join(lines, "\n")
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }

@@ -306,6 +306,9 @@ func courierServer(e *benchEnv) *server {
 		return nil
 	}
 	s.teardown = func() {
+		if e.user != "cbench" {
+			_, _ = runCmd(nil, script, "deluser", e.user)
+		}
 		if startedAuthd {
 			_, _ = runCmd(nil, script, "authd-stop")
 		}
@@ -461,11 +464,12 @@ func oursServer(e *benchEnv, prefix string) *server {
 		logf := filepath.Join(e.work, "logs", "ours.log")
 		sock := filepath.Join(vardir, "socket")
 		_ = os.Remove(sock)
-		ad, err := startProc(r, logf, authEnv(), filepath.Join(prefix, "sbin/authdaemond"))
+		ad, err := startProc(r, logf, authEnv(), filepath.Join(prefix, "sbin/authdaemond"), "-f")
 		if err != nil {
 			return nil, err
 		}
-		// If it daemonized (Courier-style "start"), stop it the same way.
+		// -f keeps it in the foreground, in our process group; "stop"
+		// also covers an implementation that forked away anyway.
 		r.stops = append(r.stops, func() {
 			_, _ = runCmdEnv(authEnv(), filepath.Join(prefix, "sbin/authdaemond"), "stop")
 		})

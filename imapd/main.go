@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -127,6 +128,7 @@ func run() int {
 		Quota:     os.Getenv("MAILDIRQUOTA"),
 		Keywords:  os.Getenv("IMAP_KEYWORDS") != "0",
 		Owner:     user,
+		Hostname:  os.Getenv("HOSTNAME"),
 	})
 	if err != nil {
 		fmt.Fprintf(log, "ERR: %s: %v\n", user, err)
@@ -142,6 +144,12 @@ func run() int {
 	}
 	store := imapmaildir.New(md)
 	store.CheckAllFolders = os.Getenv("IMAP_CHECK_ALL_FOLDERS") == "1"
+	store.User = user
+	for _, o := range strings.Split(os.Getenv("OPTIONS"), ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(o), "="); ok && k == "group" && v != "" {
+			store.Groups = append(store.Groups, v)
+		}
+	}
 	cfg := imapserver.Config{
 		Log: log, User: user, IP: ip, Port: port,
 		IdleRescan: envSeconds("IMAP_IDLE_TIMEOUT", 60*time.Second),
@@ -149,22 +157,32 @@ func run() int {
 		Autologout: envSeconds("IMAP_AUTOLOGOUT", 30*time.Minute),
 		OnTimeout:  c.close,
 	}
-	if v := envSeconds("IMAP_MAXMSGSIZE_BYTES", 0); v > 0 {
-		cfg.MaxAppend = int64(v / time.Second)
+	// Largest APPEND accepted (our addition; default 200 MiB, RFC 7889
+	// TOOBIG beyond it).
+	if n, err := strconv.ParseInt(os.Getenv("IMAP_MAXMSGSIZE"), 10, 64); err == nil && n > 0 {
+		cfg.MaxAppend = n
 	}
 	sess := imapserver.NewSession(cfg, store, c.r, c.w)
 	greeting := "* PREAUTH Ready."
 	if tag != "" {
 		greeting = tag + " OK LOGIN Ok."
 	}
-	// Courier checks disableimap only after the OK (§1.1).
+	// Courier checks disableimap only after "OK LOGIN Ok." (§1.1), so
+	// the client first believes it is logged in. We check before and
+	// answer the LOGIN with NO (DESIGN.md §5), then BYE.
 	opts := os.Getenv("OPTIONS")
+	deny := ""
 	if hasOption(opts, "disableimap") {
-		fmt.Fprintf(c.w, "%s\r\n* BYE IMAP access disabled for this account.\r\n", greeting)
-		return 1
+		deny = "IMAP access disabled for this account."
+	} else if hasOption(opts, "disableinsecureimap") && os.Getenv("IMAP_TLS") != "1" {
+		deny = "IMAP access disabled via insecure connection."
 	}
-	if hasOption(opts, "disableinsecureimap") && os.Getenv("IMAP_TLS") != "1" {
-		fmt.Fprintf(c.w, "%s\r\n* BYE IMAP access disabled via insecure connection.\r\n", greeting)
+	if deny != "" {
+		fmt.Fprintf(log, "INFO: LOGIN REFUSED, user=%s, ip=[%s], port=[%s], reason=%s\n", user, ip, port, deny)
+		if tag != "" {
+			fmt.Fprintf(c.w, "%s NO %s\r\n", tag, deny)
+		}
+		fmt.Fprintf(c.w, "* BYE %s\r\n", deny)
 		return 1
 	}
 	fmt.Fprintf(log, "INFO: LOGIN, user=%s, ip=[%s], port=[%s], protocol=IMAP\n", user, ip, port)

@@ -15,6 +15,7 @@
 #        courier-ref.sh adduser NAME UID GID HOME MAILDIR PASSWORD
 #                                 # adds/replaces a userdb account and
 #                                 # enables authuserdb in authdaemonrc
+#        courier-ref.sh deluser NAME
 #        courier-ref.sh authd-start|authd-stop|authd-status
 #                                 # the system authdaemond (its socket is
 #                                 # compiled into libcourierauth:
@@ -113,6 +114,14 @@ adduser() {
 	/usr/sbin/makeuserdb
 }
 
+deluser() {
+	[ $# -eq 1 ] || { echo "usage: $0 deluser NAME" >&2; exit 2; }
+	exec 8>/tmp/courier-userdb.lock
+	flock 8
+	/usr/sbin/userdb "$1" del >/dev/null 2>&1 || true
+	/usr/sbin/makeuserdb
+}
+
 authd_status() {
 	pidf=/run/courier/authdaemon/pid
 	[ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null && [ -S /run/courier/authdaemon/socket ]
@@ -143,6 +152,7 @@ install)
 paths) paths ;;
 check) check ;;
 adduser) shift; adduser "$@" ;;
+deluser) shift; deluser "$@" ;;
 authd-start) authd_start ;;
 authd-stop) authd_stop ;;
 authd-status) authd_status ;;

@@ -7,12 +7,13 @@
 # messages, then runs authdaemond, the IMAP and the POP3 server in the
 # foreground until Ctrl-C (or SIGTERM) stops all three.
 #
-# Environment: IMAP_PORT, POP3_PORT override the ports; DEMO_NO_SERVE=1
-# prepares everything and exits (used by the tests).
+# Environment: IMAP_PORT, POP3_PORT override the ports; DEMO_DIR the
+# installation directory (default <repo>/run); DEMO_NO_SERVE=1 prepares
+# everything and exits; KEEP_GOING=1 serves what compiles.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-run="$top/run"
+run=${DEMO_DIR:-"$top/run"}
 IMAP_PORT=${IMAP_PORT:-1143}
 POP3_PORT=${POP3_PORT:-1110}
 MAKE=${MAKE:-make}
@@ -84,6 +85,15 @@ fi
 if [ "$(id -u)" -eq 0 ]; then
 	chown -R "$uid:$gid" "$home"
 	chmod 755 "$run" "$run/home"
+	# The session runs as $uid: it must be able to reach bin/imapd and the
+	# maildir, which is not the case inside e.g. /root (mode 700).
+	if command -v setpriv >/dev/null 2>&1 &&
+		! setpriv --reuid="$uid" --regid="$gid" --clear-groups test -x "$bin/imapd" -a -r "$maildir/cur" 2>/dev/null &&
+		[ -e "$bin/imapd" ]; then
+		echo "run-demo: uid $uid cannot reach $run (a parent directory is not searchable);" \
+			"run from elsewhere or set DEMO_DIR=/tmp/gocourier-run" >&2
+		exit 1
+	fi
 fi
 
 hash_password() {

@@ -149,6 +149,9 @@ func newNotifySocket(t *testing.T) *notifySocket {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Reachable after couriertcpd drops privileges (TestUserGroupDrop).
+	os.Chmod(dir, 0o755)
+	os.Chmod(p, 0o777)
 	n := &notifySocket{path: p, conn: c}
 	go func() {
 		buf := make([]byte, 4096)
@@ -181,26 +184,36 @@ type daemon struct {
 	cmd    *exec.Cmd
 	stderr *syncBuf
 	port   int
-	done   chan error
+	done   chan struct{}
+	err    error
 }
 
 // startTcpd runs couriertcpd in the foreground on 127.0.0.1 and waits for
 // READY=1 on a notify socket.
 func startTcpd(t *testing.T, mode string, extraEnv []string, opts ...string) *daemon {
 	t.Helper()
+	return startTcpdWith(t, nil, []string{os.Args[0]}, mode, extraEnv, opts...)
+}
+
+// startTcpdWith also passes extra inherited descriptors (fd 3...) to
+// couriertcpd and names the child program and its arguments.
+func startTcpdWith(t *testing.T, files []*os.File, prog []string, mode string, extraEnv []string, opts ...string) *daemon {
+	t.Helper()
 	port := freePort(t)
 	ns := newNotifySocket(t)
 	args := append([]string{"-address=127.0.0.1"}, opts...)
-	args = append(args, strconv.Itoa(port), os.Args[0])
+	args = append(args, strconv.Itoa(port))
+	args = append(args, prog...)
 	cmd := exec.Command(filepath.Join(binDir, "couriertcpd"), args...)
+	cmd.ExtraFiles = files
 	cmd.Env = append(os.Environ(), "TCPD_TEST_CHILD="+mode, "NOTIFY_SOCKET="+ns.path)
 	cmd.Env = append(cmd.Env, extraEnv...)
-	d := &daemon{cmd: cmd, stderr: &syncBuf{}, port: port, done: make(chan error, 1)}
+	d := &daemon{cmd: cmd, stderr: &syncBuf{}, port: port, done: make(chan struct{})}
 	cmd.Stderr = d.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { d.done <- cmd.Wait() }()
+	go func() { d.err = cmd.Wait(); close(d.done) }()
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -286,7 +299,15 @@ func TestChildEnvironmentAndDescriptors(t *testing.T) {
 	dir := t.TempDir()
 	acc := filepath.Join(dir, "imapaccess")
 	writeFile(t, acc, "127.0.0.1\tallow,FOO=bar,QUOTED=\"a,b\",EMPTY\n")
-	d := startTcpd(t, "env", []string{"WATCHDOG_USEC=200000", "LISTEN_FDNAMES=junk", "KEEPME=1"},
+	// couriertcpd inherits a descriptor without close-on-exec (fd 3, as a
+	// careless parent might pass); it must not reach the child.
+	leak, err := os.Open(acc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leak.Close()
+	d := startTcpdWith(t, []*os.File{leak}, []string{os.Args[0]}, "env",
+		[]string{"WATCHDOG_USEC=200000", "LISTEN_FDNAMES=junk", "KEEPME=1"},
 		"-access="+acc, "-nodnslookup", "-noidentlookup")
 	c := dialFrom(t, "", d.addr())
 	s, ok := readReport(t, c)
@@ -322,21 +343,33 @@ func TestChildEnvironmentAndDescriptors(t *testing.T) {
 		t.Errorf("TCP_NODELAY not set: %v", s.lines)
 	}
 	// Descriptors of the live child, seen from outside: exactly 0, 1, 2.
-	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", s.pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fds []string
-	for _, e := range ents {
-		link, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", s.pid, e.Name()))
-		fds = append(fds, e.Name()+"->"+link)
-	}
+	fds := childFds(t, s.pid)
 	if len(fds) != 3 {
 		t.Fatalf("child has descriptors %v, want only 0, 1, 2", fds)
 	}
 	if !strings.HasPrefix(fds[0], "0->socket:") || !strings.HasPrefix(fds[1], "1->socket:") {
 		t.Errorf("fds 0/1 are not the socket: %v", fds)
 	}
+}
+
+// childFds lists a live child's descriptors as "n->target". The Go runtime
+// of our (Go) test child opens the cgroup CPU quota files itself at start
+// (Go >= 1.25, cgroup v1); those are the child's own and are left out.
+func childFds(t *testing.T, pid int) []string {
+	t.Helper()
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fds []string
+	for _, e := range ents {
+		link, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, e.Name()))
+		if strings.HasPrefix(link, "/sys/fs/cgroup/") {
+			continue
+		}
+		fds = append(fds, e.Name()+"->"+link)
+	}
+	return fds
 }
 
 func TestWatchdogAndStopping(t *testing.T) {
@@ -508,9 +541,15 @@ func TestManyConnectionsFromOneAddressDoNotBlockOthers(t *testing.T) {
 	}
 }
 
+// alive reports whether pid exists and is not a zombie (the container's
+// init may not reap re-parented daemons).
 func alive(pid int) bool {
-	_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
-	return err == nil
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
 }
 
 func TestSIGTERMKillsChildren(t *testing.T) {
@@ -525,9 +564,9 @@ func TestSIGTERMKillsChildren(t *testing.T) {
 	}
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-d.done:
-		if err != nil {
-			t.Fatalf("couriertcpd exit: %v", err)
+	case <-d.done:
+		if d.err != nil {
+			t.Fatalf("couriertcpd exit: %v", d.err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("couriertcpd did not exit after SIGTERM")
@@ -719,7 +758,9 @@ func TestSystemdSocketActivation(t *testing.T) {
 			if accept {
 				args = append(args, "--accept")
 			}
-			args = append(args, bin, "-maxperip=10", "9", os.Args[0])
+			acc := filepath.Join(t.TempDir(), "acc")
+			writeFile(t, acc, "127.0.0.2\tdeny\n")
+			args = append(args, bin, "-maxperip=10", "-access="+acc, "-denymsg=nope", "9", os.Args[0])
 			cmd := exec.Command(ssa, args...)
 			stderr := &syncBuf{}
 			cmd.Stderr = stderr
@@ -753,18 +794,30 @@ func TestSystemdSocketActivation(t *testing.T) {
 						t.Errorf("child got %s", k)
 					}
 				}
-				ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", s.pid))
-				if len(ents) != 3 {
-					t.Errorf("child has %d descriptors", len(ents))
+				if fds := childFds(t, s.pid); len(fds) != 3 {
+					t.Errorf("child has descriptors %v", fds)
 				}
 				s.c.Close()
+			}
+			c := dialFrom(t, "127.0.0.2", addr)
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if b, _ := io.ReadAll(c); string(b) != "nope\n" {
+				t.Fatalf("denied client got %q", b)
 			}
 		})
 	}
 }
 
 func TestConnectToExecLatency(t *testing.T) {
-	d := startTcpd(t, "greet", nil, "-maxperip=50", "-maxprocs=50")
+	t.Run("go-child", func(t *testing.T) {
+		measureLatency(t, startTcpd(t, "greet", nil, "-maxperip=50", "-maxprocs=50"))
+	})
+	t.Run("bin-echo", func(t *testing.T) {
+		measureLatency(t, startTcpdWith(t, nil, []string{"/bin/echo", "HELLO"}, "greet", nil, "-maxperip=50", "-maxprocs=50"))
+	})
+}
+
+func measureLatency(t *testing.T, d *daemon) {
 	const n = 200
 	lat := make([]time.Duration, 0, n)
 	buf := make([]byte, 6)
@@ -782,7 +835,7 @@ func TestConnectToExecLatency(t *testing.T) {
 		c.Close()
 	}
 	slices.Sort(lat)
-	t.Logf("connect -> first byte from exec'd child (Go test binary), %d connections: median %v, p90 %v, max %v",
+	t.Logf("connect -> first byte from exec'd child, %d connections: median %v, p90 %v, max %v",
 		n, lat[n/2], lat[n*9/10], lat[n-1])
 	if lat[n/2] > time.Second {
 		t.Fatalf("median latency %v", lat[n/2])
@@ -852,5 +905,130 @@ func TestCourierloggerStartStop(t *testing.T) {
 	}
 	if alive(pid) {
 		t.Fatal("logger alive after -stop")
+	}
+}
+
+func TestIPv6Peer(t *testing.T) {
+	if ln, err := net.Listen("tcp", "[::1]:0"); err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	} else {
+		ln.Close()
+	}
+	dir := t.TempDir()
+	acc := filepath.Join(dir, "acc")
+	// Courier's IPv6 access-file form: colon-prefixed groups.
+	writeFile(t, acc, ":0000:0000:0000:0000:0000:0000:0000\tallow,SIX=prefix\n")
+	d := startTcpd(t, "env", nil, "-address=::1", "-access="+acc)
+	s, ok := connectReport(t, "", "[::1]:"+strconv.Itoa(d.port))
+	if !ok {
+		t.Fatal("refused")
+	}
+	if s.env["TCPREMOTEIP"] != "::1" || s.env["TCPLOCALIP"] != "::1" || s.env["SIX"] != "prefix" {
+		t.Fatalf("env: REMOTE=%q LOCAL=%q SIX=%q", s.env["TCPREMOTEIP"], s.env["TCPLOCALIP"], s.env["SIX"])
+	}
+}
+
+func TestAllAddressesDualStack(t *testing.T) {
+	// -address=0: one socket for IPv4 and IPv6; IPv4 peers appear mapped.
+	d := startTcpd(t, "env", nil, "-address=0")
+	s, ok := connectReport(t, "", d.addr())
+	if !ok || s.env["TCPREMOTEIP"] != "::ffff:127.0.0.1" || s.env["TCPLOCALIP"] != "::ffff:127.0.0.1" {
+		t.Fatalf("served=%v env=%v", ok, s.env)
+	}
+}
+
+func TestMaxPerC(t *testing.T) {
+	d := startTcpd(t, "env", nil, "-maxperc=1", "-maxperip=5")
+	if _, ok := connectReport(t, "127.0.0.1", d.addr()); !ok {
+		t.Fatal("first refused")
+	}
+	if _, ok := connectReport(t, "127.0.0.2", d.addr()); ok {
+		t.Fatal("second connection from the same /24 served with -maxperc=1")
+	}
+	if _, ok := connectReport(t, "127.0.1.1", d.addr()); !ok {
+		t.Fatal("other /24 refused")
+	}
+}
+
+func TestUserGroupDrop(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("needs root")
+		}
+		t.Skip("needs root")
+	}
+	prog := []string{"/bin/sh", "-c", `echo "ID $(id -u) $(id -g) $(id -G)"`}
+	d := startTcpdWith(t, nil, prog, "env", nil, "-user=nobody", "-group=nogroup")
+	c := dialFrom(t, "", d.addr())
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || line != "ID 65534 65534 65534\n" {
+		t.Fatalf("child identity %q %v", line, err)
+	}
+	// The daemon itself runs as nobody too, after binding.
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
+	if !strings.Contains(string(b), "Uid:\t65534\t65534\t65534") {
+		t.Fatalf("daemon not dropped: %s", b)
+	}
+}
+
+func TestWithRealCourierlogger(t *testing.T) {
+	if _, err := os.Stat("/dev/log"); err == nil {
+		t.Skip("/dev/log exists: lines would go to the system log")
+	}
+	// Without syslog courierlogger writes to couriertcpd's original stderr.
+	d := startTcpd(t, "stderr", nil, "-stderrlogger="+filepath.Join(binDir, "courierlogger"),
+		"-stderrloggername=imapd")
+	c := dialFrom(t, "", d.addr())
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if l, err := bufio.NewReader(c).ReadString('\n'); err != nil || l != "LOGGED\n" {
+		t.Fatalf("%q %v", l, err)
+	}
+	waitFor(t, "logged line", 5*time.Second, func() bool {
+		return strings.Contains(d.stderr.String(), "imapd: info: child says hello")
+	})
+}
+
+func TestAcceptEMFILEBacksOff(t *testing.T) {
+	d := startTcpd(t, "env", nil)
+	pid := d.cmd.Process.Pid
+	var old unix.Rlimit
+	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, nil, &old); err != nil {
+		t.Skipf("prlimit: %v", err)
+	}
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The limit applies to descriptor numbers: set it to the lowest free
+	// one, so that accept(2) fails with EMFILE.
+	used := map[int]bool{}
+	for _, e := range ents {
+		n, _ := strconv.Atoi(e.Name())
+		used[n] = true
+	}
+	low := 0
+	for used[low] {
+		low++
+	}
+	lim := unix.Rlimit{Cur: uint64(low), Max: old.Max}
+	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, &lim, nil); err != nil {
+		t.Skipf("prlimit: %v", err)
+	}
+	c := dialFrom(t, "", d.addr())
+	waitFor(t, "accept error log", 5*time.Second, func() bool {
+		s := d.stderr.String()
+		return strings.Contains(s, "accept:") && strings.Contains(s, "too many open files")
+	})
+	time.Sleep(300 * time.Millisecond)
+	if n := strings.Count(d.stderr.String(), "accept:"); n > 2 {
+		t.Errorf("accept error logged %d times in 300ms: not backing off", n)
+	}
+	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, &old, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The waiting client is served once descriptors are available again.
+	if s, ok := readReport(t, c); !ok || s.env["TCPREMOTEIP"] != "::ffff:127.0.0.1" {
+		t.Fatalf("not served after recovery: %v", s.lines)
 	}
 }

@@ -115,6 +115,7 @@ func rawRequests() []string {
 		auth("pop3", "cram-md5", cram("frank", md5.New, "secret")),
 		auth("imap", "cram-md5", cram("nosuch", md5.New, "secret")),
 		"AUTH 24\nimap\nlogin\nalice\nsecret\n\x00",
+		"ENUMERATE\n",
 	}
 }
 
@@ -145,7 +146,7 @@ suite() {
   d=$OUT/$1; tool=$2; mkdir -p $d; n=0
   while IFS= read -r line; do
     n=$((n+1)); args=${line#"#mask "}
-    $tool $args > $d/$n.out 2> $d/$n.err; echo $? > $d/$n.rc
+    AUTHDAEMONSOCK=$S $tool $args > $d/$n.out 2> $d/$n.err; echo $? > $d/$n.rc
   done < $T/cmds
 }
 rawsuite() {
@@ -189,7 +190,11 @@ func TestCompatWithDebianAuthdaemond(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(T)
+	if os.Getenv("AUTHD_COMPAT_KEEP") == "" {
+		defer os.RemoveAll(T)
+	} else {
+		t.Logf("keeping %s", T)
+	}
 	out := filepath.Join(T, "out")
 	root := moduleRoot(t, goTool)
 	for bin, pkg := range map[string]string{"authdaemond-go": "./authd", "authtest-go": "./cmd/authtest", "userdbpw-go": "./cmd/userdbpw"} {
@@ -246,6 +251,14 @@ func TestCompatWithDebianAuthdaemond(t *testing.T) {
 		name := fmt.Sprintf("%02d", i)
 		want := read(t, filepath.Join(out, "deb", "raw", name))
 		got := read(t, filepath.Join(out, "ours", "raw", name))
+		if strings.HasPrefix(r, "ENUMERATE") {
+			// Courier walks a hash table, we keep file order: compare
+			// the account lines as sets, the frame exactly.
+			want, got = sortLines(want), sortLines(got)
+			if !strings.Contains(got, "# authuserdb") || !strings.Contains(got, "alice\t5000\t5000") {
+				t.Errorf("ENUMERATE reply incomplete: %q", got)
+			}
+		}
 		if want != got {
 			t.Errorf("raw %q:\n got %q\nwant %q", r, got, want)
 		}
@@ -256,15 +269,10 @@ func TestCompatWithDebianAuthdaemond(t *testing.T) {
 	}
 }
 
-func TestEnumerateCompat(t *testing.T) {
-	// ENUMERATE order differs (Courier walks a hash table, we keep file
-	// order), so the lines are compared as sets; covered by the namespace
-	// run above through rawsuite when added there. Here: shape only.
-	in := "# authuserdb\n\nbob\t5001\t5002\t/srv/mail/bob\t\tdisableshared=1\n.\n"
-	var n int
-	if err := authproto.ParseEnumerate([]byte(in), func(string, authproto.EnumEntry) { n++ }); err != nil || n != 1 {
-		t.Fatal(err)
-	}
+func sortLines(s string) string {
+	l := strings.Split(s, "\n")
+	sort.Strings(l)
+	return strings.Join(l, "\n")
 }
 
 func moduleRoot(t *testing.T, goTool string) string {
@@ -293,5 +301,3 @@ func read(t *testing.T, p string) string {
 	}
 	return string(b)
 }
-
-var _ = sort.Strings

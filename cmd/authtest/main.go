@@ -61,7 +61,7 @@ func run(c *authproto.Client, service string, args []string, stdout, stderr io.W
 			fmt.Fprintf(stderr, "Authentication FAILED: %s\n", errText(err))
 			return 1
 		}
-		fmt.Fprintln(stdout, "Password change succeeded.")
+		fmt.Fprintln(stderr, "Password change succeeded.") // stderr, as Courier's authtest
 		return 0
 	}
 	var req *authproto.Request

@@ -149,6 +149,7 @@ func run(argv []string) int {
 		}
 		return 0
 	}
+	tcpd.SweepCloseOnExec() // nothing we inherited reaches the program
 	out := newSink(o)
 	if len(o.args) == 0 {
 		pump(os.Stdin, out)

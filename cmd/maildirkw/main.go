@@ -7,7 +7,8 @@
 // message is a file name in cur/ (with or without ":2,flags"). Keywords
 // replace the message's set unless -a (add) or -r (remove). -l takes the
 // IMAP_USELOCKS dot-lock. Without -c keywords compare case-insensitively.
-// -L prints "<base name> <keywords...>" per message with keywords.
+// -L prints "<base name> <keywords...>" for every message in cur/
+// (Courier prints them in readdir order; we sort them).
 package main
 
 import (
@@ -61,16 +62,14 @@ func main() {
 			os.Exit(1)
 		}
 		var names []string
-		for n, k := range kw {
-			if len(k) > 0 {
-				names = append(names, n)
-			}
+		for n := range kw {
+			names = append(names, n)
 		}
 		sort.Strings(names)
 		for _, n := range names {
 			k := append([]string(nil), kw[n]...)
 			sort.Strings(k)
-			fmt.Printf("%s %s\n", n, strings.Join(k, " "))
+			fmt.Println(strings.TrimSpace(n + " " + strings.Join(k, " ")))
 		}
 		return
 	}

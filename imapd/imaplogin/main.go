@@ -57,6 +57,7 @@ func main() {
 		IP:           ip,
 		Port:         port,
 		Closer:       closer,
+		Hostname:     os.Getenv("HOSTNAME"),
 		IsTemporary:  login.IsTemporary,
 		Auth: func(req *authproto.Request) (*authproto.UserInfo, error) {
 			if req.AuthType == authproto.AuthLogin {

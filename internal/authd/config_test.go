@@ -58,3 +58,19 @@ func TestMergeOptions(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseShellVars(f *testing.F) {
+	f.Add("authmodulelist=\"authuserdb\"\n# c\nx='a b' # c\ny=\"a\\\"b\" \\\nz=1\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		vars, err := ParseShellVars(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		for k := range vars {
+			if !validVarName(k) {
+				t.Fatalf("invalid name %q", k)
+			}
+		}
+		_ = configFromVars(vars, "/v", "/u")
+	})
+}

@@ -52,7 +52,7 @@ func (s *syncBuf) Write(p []byte) (int, error) {
 }
 func (s *syncBuf) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-func startServer(t *testing.T, userdbText string, tweak func(*Server)) *testEnv {
+func startServer(t testing.TB, userdbText string, tweak func(*Server)) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
 	udb := filepath.Join(dir, "userdb")
@@ -431,5 +431,37 @@ func TestSocketPermissions(t *testing.T) {
 	}()
 	if got := raw(t, e.sock, "PRE . imap alice\n"); got != "FAIL\n" {
 		t.Errorf("new socket not in place: %q", got)
+	}
+}
+
+// BenchmarkLoginMD5Crypt: one AUTH login round trip per iteration (connect,
+// request, md5-crypt verify, reply), as a login stage does it.
+func BenchmarkLoginMD5Crypt(b *testing.B) {
+	e := startServer(b, stdUserdb, nil)
+	c := authproto.NewClient(e.sock)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := c.Do(authproto.NewLogin("imap", "alice", "secret")); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// DEBUG_LOGIN=1 logs requests without passwords; only 2 logs passwords.
+func TestDebugLoginLevels(t *testing.T) {
+	for _, level := range []int{0, 1, 2} {
+		e := startServer(t, stdUserdb, nil)
+		e.srv.Reconfigure(e.srv.Modules, "", level)
+		authproto.NewClient(e.sock).Do(authproto.NewLogin("imap", "alice", "pw-marker-secret"))
+		logs := e.logs.String()
+		if got := strings.Contains(logs, "received auth request"); got != (level > 0) {
+			t.Errorf("level %d: request logged = %v: %q", level, got, logs)
+		}
+		if got := strings.Contains(logs, "pw-marker-secret"); got != (level == 2) {
+			t.Errorf("level %d: password logged = %v", level, got)
+		}
 	}
 }

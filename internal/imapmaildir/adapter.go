@@ -21,6 +21,10 @@ type Store struct {
 	// CheckAllFolders computes \Marked for every folder
 	// (IMAP_CHECK_ALL_FOLDERS=1), not just INBOX.
 	CheckAllFolders bool
+	// User and Groups identify the session for ACLs (AUTHENTICATED and
+	// the account's group= options).
+	User   string
+	Groups []string
 }
 
 // New wraps an opened maildir.
@@ -90,6 +94,9 @@ func (s *Store) Subscriptions() ([]string, error) { return s.M.Subscriptions() }
 func (s *Store) Subscribe(name string) error      { return mapErr(s.M.Subscribe(name)) }
 func (s *Store) Unsubscribe(name string) error    { return mapErr(s.M.Unsubscribe(name)) }
 func (s *Store) Close() error                     { return nil }
+
+// Exists implements imapserver.Store.
+func (s *Store) Exists(name string) bool { return s.M.FolderExists(name) }
 
 // Status implements imapserver.Store.
 func (s *Store) Status(name string) (imapserver.StatusInfo, error) {
@@ -183,8 +190,12 @@ func (b *Mailbox) Close() error        { return b.f.Close() }
 
 // Rescan implements imapserver.Mailbox.
 func (b *Mailbox) Rescan() error {
-	if _, err := b.f.Rescan(); err != nil {
+	ch, err := b.f.Rescan()
+	if err != nil {
 		return err
+	}
+	if ch.UIDValidityChanged {
+		return imapserver.ErrUIDValidityChanged
 	}
 	infos := b.f.Messages()
 	msgs := make([]imapserver.Message, len(infos))

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"gocourier/internal/imapwire"
 )
 
 // parseDateTime parses RFC 3501 date-time "dd-Mon-yyyy hh:mm:ss +zzzz"
@@ -147,8 +145,11 @@ func (s *Session) cmdAppend(tag string, _ bool) error {
 	if !ok {
 		return reject("NO", "[TRYCREATE] Must create mailbox before append")
 	}
-	if _, err := s.store.Status(name); err != nil {
+	if !s.store.Exists(name) {
 		return reject("NO", "[TRYCREATE] Must create mailbox before append")
+	}
+	if !strings.Contains(s.rights(name), "i") {
+		return reject("NO", "Access denied for APPEND on "+name+` (ACL "i" required)`)
 	}
 	if n > d.Limits().MaxAppend {
 		// RFC 7889 TOOBIG.
@@ -175,6 +176,8 @@ func (s *Session) cmdAppend(tag string, _ bool) error {
 			s.c.No(tag, "[ALERT] Mail quota exceeded.")
 		case errors.Is(err, ErrNoSuchMailbox):
 			s.c.No(tag, "[TRYCREATE] Must create mailbox before append")
+		case errors.Is(err, ErrBadKeyword):
+			return s.c.GenericNo(tag)
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return err
 		default:
@@ -188,5 +191,3 @@ func (s *Session) cmdAppend(tag string, _ bool) error {
 	s.c.OK(tag, "[APPENDUID "+strconv.FormatUint(uint64(uv), 10)+" "+strconv.FormatUint(uint64(uid), 10)+"] APPEND Ok.")
 	return nil
 }
-
-var _ = imapwire.Star

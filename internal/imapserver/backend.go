@@ -37,6 +37,10 @@ var (
 	ErrOverQuota     = errors.New("mail quota exceeded")
 	ErrBadKeyword    = errors.New("invalid keyword")
 	ErrPermission    = errors.New("permission denied")
+	// ErrUIDValidityChanged from Rescan: another process recreated the
+	// UID database, so every UID the client holds is void (RFC 3501
+	// §2.3.1.1); the session must end.
+	ErrUIDValidityChanged = errors.New("UIDVALIDITY changed")
 )
 
 // FolderInfo describes one folder for LIST.
@@ -72,6 +76,9 @@ type Store interface {
 	Subscribe(name string) error
 	Unsubscribe(name string) error
 	Status(name string) (StatusInfo, error)
+	// Exists reports whether a selectable folder exists, cheaply and
+	// without touching its messages (no \Recent claims).
+	Exists(name string) bool
 	// Open opens a folder; readOnly sessions do not claim \Recent.
 	Open(name string, readOnly bool) (Mailbox, error)
 	// Append stores r (CRLF or LF; the store decides the on-disk form)
@@ -120,4 +127,22 @@ type Mailbox interface {
 // Mover is implemented by mailboxes that can move natively (RFC 6851).
 type Mover interface {
 	MoveTo(dest string, uids []uint32) (uidValidity uint32, src, dst []uint32, err error)
+}
+
+// ACLEntry is one identifier and its rights, both in IMAP form (RFC 4314
+// identifiers, rights in Courier's RFC 2086 compatibility letters).
+type ACLEntry struct{ ID, Rights string }
+
+// ErrBadIdentifier rejects an ACL identifier (Courier: "Invalid ACL
+// identifier.").
+var ErrBadIdentifier = errors.New("invalid ACL identifier")
+
+// ACLStore is implemented by stores with RFC 4314 ACLs (reference §4.10).
+type ACLStore interface {
+	GetACL(name string) ([]ACLEntry, error)
+	// SetACL applies rights ("+x", "-x" or a replacement) for id; an
+	// empty result deletes the entry. ErrPermission when the change
+	// would break the owner/administrators invariants.
+	SetACL(name, id, rights string) error
+	MyRights(name string) (string, error)
 }

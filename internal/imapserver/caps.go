@@ -33,9 +33,8 @@ func Capabilities(getenv func(string) string, postAuth bool) string {
 		}
 		list = keep
 	}
-	if v := getenv("SMAP_CAPABILITY"); v != "" {
-		list = append(list, v)
-	}
+	// SMAP_CAPABILITY and OUTBOX (XCOURIEROUTBOX) are not offered:
+	// neither SMAP nor the outbox is implemented.
 	if getenv("IMAP_ACL") == "1" {
 		list = append(list, "ACL", "ACL2=UNION")
 	}
@@ -44,9 +43,6 @@ func Capabilities(getenv func(string) string, postAuth bool) string {
 	}
 	// STARTTLS is not offered: TLS is provided by the TLS port wrapper;
 	// see the package report.
-	if v := getenv("OUTBOX"); v != "" {
-		list = append(list, "XCOURIEROUTBOX=INBOX"+v)
-	}
 	if getenv("IMAP_MOVE_EXPUNGE_TO_TRASH") == "1" {
 		list = append(list, "XMAGICTRASH")
 	}

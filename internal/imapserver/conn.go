@@ -27,21 +27,17 @@ type Deadliner interface {
 
 // Conn is the wire side shared by the pre-auth and post-auth stages.
 type Conn struct {
-	rw        io.ReadWriter
 	br        *bufio.Reader
 	Dec       *imapwire.Decoder
 	W         *imapwire.Writer
 	errsInRow int
-	closer    func() // forcibly closes the connection (timeouts without deadlines)
 	timer     *time.Timer
+	out       io.Writer
 }
 
 // NewConn wraps a connection (r and w may be the same object).
 func NewConn(r io.Reader, w io.Writer, lim imapwire.Limits) *Conn {
-	c := &Conn{br: bufio.NewReaderSize(r, 16<<10), W: imapwire.NewWriter(w)}
-	if rw, ok := r.(io.ReadWriter); ok {
-		c.rw = rw
-	}
+	c := &Conn{br: bufio.NewReaderSize(r, 16<<10), W: imapwire.NewWriter(w), out: w}
 	c.Dec = imapwire.NewDecoder(c.br, lim, func() error { return c.W.Continue("OK") })
 	return c
 }
@@ -131,12 +127,30 @@ func (c *Conn) SyntaxError(tag string) error {
 	if tag == "" {
 		tag = "*"
 	}
-	c.W.Tagged(tag, "BAD", textError)
+	c.W.Tagged(tag, "BAD", badText(d.Err()))
 	return c.countError()
 }
 
-// Fail answers a command failure with NO and counts it as an error in
-// a row when it is Courier's generic error.
+// badText is Courier's generic text plus the reason (DESIGN.md §5: a
+// BAD says what was wrong).
+func badText(err error) string {
+	if err == nil {
+		return textError
+	}
+	why := strings.TrimPrefix(err.Error(), imapwire.ErrSyntax.Error()+": ")
+	why = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, why)
+	if len(why) > 200 {
+		why = why[:200]
+	}
+	return strings.TrimSuffix(textError, ".") + ": " + why
+}
+
+// No answers a command failure with NO (not counted as a protocol error).
 func (c *Conn) No(tag, text string) {
 	c.W.Tagged(tag, "NO", text)
 }
@@ -176,8 +190,25 @@ func (c *Conn) EndOfCommand(tag string) (bool, error) {
 	return false, c.SyntaxError(tag)
 }
 
+// FatalBye tells the client why the session ends when the input broke a
+// hard limit (Courier's "Fatal error" BYE, reference §5).
+func (c *Conn) FatalBye(err error) {
+	var le *imapwire.LimitError
+	if errors.As(err, &le) {
+		c.W.Untagged("BYE [ALERT] Fatal error: " + le.What + ": ")
+		c.W.Flush()
+	}
+}
+
+// WriteTimeout bounds each flush when the output supports deadlines, so a
+// client that stops reading cannot pin the session forever.
+var WriteTimeout = 10 * time.Minute
+
 // Flush sends the buffered responses.
 func (c *Conn) Flush() error {
+	if wd, ok := c.out.(interface{ SetWriteDeadline(time.Time) error }); ok {
+		wd.SetWriteDeadline(time.Now().Add(WriteTimeout))
+	}
 	if err := c.W.Flush(); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}

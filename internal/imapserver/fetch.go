@@ -324,9 +324,11 @@ func isBodySection(it fetchItem) bool { return it.name == "BODY" && it.bracket }
 
 // writeSection streams a section as a literal, with a partial range.
 func (s *Session) writeSection(m *msgCtx, label string, sec mime.Section, it fetchItem) error {
+	// The response line is already started: from here on errors must
+	// not break the syntax, so an unreadable section is sent as {0}.
 	r, size, err := mime.FetchSection(m.r, m.root, sec)
 	if err != nil {
-		return err
+		r, size = strings.NewReader(""), 0
 	}
 	start, count := int64(0), size
 	if it.partial {
@@ -339,7 +341,7 @@ func (s *Session) writeSection(m *msgCtx, label string, sec mime.Section, it fet
 			count = it.count
 		}
 		if _, err := io.CopyN(io.Discard, r, start); err != nil {
-			return err
+			r, count = strings.NewReader(""), 0
 		}
 	}
 	w := s.c.W

@@ -2,7 +2,6 @@ package imapserver_test
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -155,5 +154,3 @@ func mustContain(t testing.TB, lines []string, wants ...string) {
 		}
 	}
 }
-
-var _ = fmt.Sprintf

@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"sort"
 	"strings"
 )
 
@@ -43,9 +44,15 @@ func (s *Session) cmdList(tag string, _ bool) error {
 	if !d.SP() {
 		return s.badInvalid(tag)
 	}
-	// Courier parses a "(...)" selection list and ignores it (§4.2).
+	// Courier parses a "(...)" selection list and ignores it (§4.2); we
+	// honour SPECIAL-USE (RFC 6154 §2) and ignore the rest likewise.
+	onlySpecial := false
 	if b, ok := d.Peek(); ok && b == '(' && !lsub {
-		if !d.List(func() bool { _, ok := d.Atom(); return ok }) || !d.SP() {
+		if !d.List(func() bool {
+			a, ok := d.Atom()
+			onlySpecial = onlySpecial || strings.EqualFold(a, "SPECIAL-USE")
+			return ok
+		}) || !d.SP() {
 			return s.badInvalid(tag)
 		}
 	}
@@ -57,9 +64,15 @@ func (s *Session) cmdList(tag string, _ bool) error {
 	if !ok {
 		return s.badInvalid(tag)
 	}
-	if d.Special(' ') {
-		// LIST-EXTENDED RETURN options are not supported (§4.1).
-		return s.rejectLine(tag)
+	if !lsub && d.Special(' ') {
+		// "RETURN (...)" (RFC 5258 §3; RFC 6154 SPECIAL-USE): we always
+		// return children and special-use attributes, so the options
+		// are read and ignored (Courier refuses RETURN, §4.1).
+		a, ok := d.Atom()
+		if !ok || !strings.EqualFold(a, "RETURN") || !d.SP() ||
+			!d.List(func() bool { _, ok := d.Atom(); return ok }) {
+			return s.bad(tag)
+		}
 	}
 	if ok, err := s.end(tag); !ok {
 		return err
@@ -90,13 +103,22 @@ func (s *Session) cmdList(tag string, _ bool) error {
 		s.c.No(tag, "Unable to list folders.")
 		return nil
 	}
+	// Courier lists in readdir order with INBOX last; we list INBOX first,
+	// then the rest in name order (DESIGN.md §5).
+	sort.SliceStable(folders, func(i, j int) bool {
+		a, b := folders[i].Name, folders[j].Name
+		if (a == "INBOX") != (b == "INBOX") {
+			return a == "INBOX"
+		}
+		return a < b
+	})
 	info := map[string]FolderInfo{}
 	for _, f := range folders {
 		info[f.Name] = f
 	}
 	if !lsub {
 		for _, f := range folders {
-			if !matchPattern(full, f.Name) {
+			if !matchPattern(full, f.Name) || (onlySpecial && f.SpecialUse == "") {
 				continue
 			}
 			s.c.W.Untagged("LIST " + s.listFlags(f) + ` "." ` + s.outName(f.Name))
@@ -109,6 +131,14 @@ func (s *Session) cmdList(tag string, _ bool) error {
 		s.c.No(tag, "Unable to list folders.")
 		return nil
 	}
+	subs = append([]string(nil), subs...)
+	sort.SliceStable(subs, func(i, j int) bool {
+		a, b := canonInbox(subs[i]), canonInbox(subs[j])
+		if (a == "INBOX") != (b == "INBOX") {
+			return a == "INBOX"
+		}
+		return a < b
+	})
 	subscribed := map[string]bool{}
 	for _, n := range subs {
 		subscribed[canonInbox(n)] = true

@@ -65,7 +65,11 @@ func (p *PreLogin) Run(r io.Reader, w io.Writer) (*LoginResult, error) {
 	lim.MaxLiteral = 8192 // Courier: over 8192 is "IMAP command too long" (§5)
 	lim.MaxToken = 16384
 	lim.MaxLine = 64 << 10
-	c := NewConn(r, w, lim)
+	// Read the client one byte per system call: pre-auth traffic is a
+	// few hundred bytes, and nothing after the successful LOGIN line may
+	// be consumed here, because commands the client pipelined after it
+	// belong to the session stage we exec (they stay in the socket).
+	c := NewConn(oneByteReader{r}, w, lim)
 	fmt.Fprintf(p.Log, "DEBUG: Connection, ip=[%s], port=[%s]\n", p.IP, p.Port)
 	// The whole pre-auth phase is bounded (Courier's alarm(60)).
 	if p.Timeout > 0 {
@@ -91,6 +95,7 @@ func (p *PreLogin) Run(r io.Reader, w io.Writer) (*LoginResult, error) {
 	for {
 		cmd, ok, ferr := c.ReadCommand()
 		if ferr != nil {
+			c.FatalBye(ferr)
 			c.Flush()
 			if !errors.Is(ferr, errTooMany) {
 				logDisc()
@@ -165,13 +170,16 @@ func (p *PreLogin) dispatch(c *Conn, cmd Command, caps string) (*LoginResult, bo
 	case "AUTHENTICATE":
 		return p.authenticate(c, cmd)
 	}
-	// RFC 3501 §6: commands not valid in this state; Courier answers NO
-	// with its generic text for every one (reference §3.2), which we keep
-	// since the command itself is well-formed.
 	if err := d.DiscardLine(); err != nil {
 		return nil, false, err
 	}
-	return nil, false, c.GenericNo(cmd.Tag)
+	// A known command in the wrong state gets Courier's NO (reference
+	// §3.2); an unknown command is a syntax error: BAD (RFC 3501 §7.1.5).
+	if _, known := commands[cmd.Name]; known || cmd.Name == "UID" || cmd.Name == "STARTTLS" {
+		return nil, false, c.GenericNo(cmd.Tag)
+	}
+	c.W.Tagged(cmd.Tag, "BAD", textError)
+	return nil, false, c.countError()
 }
 
 // finish asks authd and applies Courier's failure policy.
@@ -189,6 +197,7 @@ func (p *PreLogin) finish(c *Conn, tag, user, method string, req *authproto.Requ
 		isTemp = authproto.IsTemporary
 	}
 	if req != nil && p.Auth != nil && isTemp(err) {
+		fmt.Fprintf(p.Log, "ERR: authentication error: %v\n", err)
 		c.W.Untagged("BYE Temporary problem, please try again later")
 		c.Flush()
 		return nil, false, fmt.Errorf("%w: %v", errTemporary, err)
@@ -344,4 +353,14 @@ func readLine(br interface {
 	}
 	s := strings.TrimRight(string(buf), "\r\n")
 	return s, nil
+}
+
+// oneByteReader never reads ahead of what the decoder asks for.
+type oneByteReader struct{ r io.Reader }
+
+func (o oneByteReader) Read(p []byte) (int, error) {
+	if len(p) > 1 {
+		p = p[:1]
+	}
+	return o.r.Read(p)
 }

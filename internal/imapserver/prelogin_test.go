@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -68,6 +69,7 @@ func TestPreLoginGreetingAndCommands(t *testing.T) {
 		{"capability", "a CAPABILITY", []string{"* CAPABILITY IMAP4rev1", "a OK CAPABILITY completed"}, nil},
 		{"noop", "b Noop", []string{"b OK NOOP completed"}, nil},
 		{"select before login", "c SELECT INBOX", []string{"c NO Error in IMAP command received by server."}, nil},
+		{"unknown before login", "c2 FOOBAR", []string{"c2 BAD Error in IMAP command received by server."}, nil},
 		{"login missing arg", "d LOGIN alice", []string{"d BAD "}, nil},
 		{"login failure", "e LOGIN alice wrong", []string{"e NO Login failed."}, nil},
 	})
@@ -163,5 +165,39 @@ func TestPreLoginLogoutAndErrors(t *testing.T) {
 	c2.line()
 	if l := c2.line(); !strings.HasPrefix(l, "* BYE [ALERT] Fatal error: TOO MANY CONSECUTIVE") {
 		t.Fatalf("got %q", l)
+	}
+}
+
+func TestPreLoginTimeout(t *testing.T) {
+	srv, cli := net.Pipe()
+	defer cli.Close()
+	p := &imapserver.PreLogin{Auth: (&fakeAuth{}).auth, Timeout: 200 * time.Millisecond, Getenv: func(string) string { return "" },
+		Closer: func() { srv.Close() }}
+	done := make(chan error, 1)
+	go func() { _, err := p.Run(srv, srv); done <- err }()
+	c := newT(t, cli)
+	c.line()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("no error after timeout")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("pre-auth timeout did not end the session")
+	}
+}
+
+// TestPreLoginLeavesPipelinedCommands checks that commands sent after
+// LOGIN in the same packet are left for the session stage.
+func TestPreLoginLeavesPipelinedCommands(t *testing.T) {
+	in := strings.NewReader("a LOGIN alice pass\r\nb SELECT INBOX\r\n")
+	p := &imapserver.PreLogin{Auth: (&fakeAuth{}).auth, Getenv: func(string) string { return "" }}
+	res, err := p.Run(in, io.Discard)
+	if err != nil || res == nil {
+		t.Fatalf("login: %v", err)
+	}
+	rest, _ := io.ReadAll(in)
+	if string(rest) != "b SELECT INBOX\r\n" {
+		t.Fatalf("left %q", rest)
 	}
 }

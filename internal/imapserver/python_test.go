@@ -79,4 +79,3 @@ func TestPythonImaplib(t *testing.T) {
 		t.Fatalf("python: %v\n%s", err, out)
 	}
 }
-

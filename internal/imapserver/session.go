@@ -49,6 +49,7 @@ type Session struct {
 	keywords []string // keyword list last announced in FLAGS
 	utf8     bool
 
+	closing     error  // set when the session must end after this command
 	lastVerb    string // the command name being run (handlers shared by verbs)
 	start       time.Time
 	headersSent int64
@@ -122,6 +123,7 @@ func (s *Session) Run(greeting string) error {
 				s.logEnd("INFO: TIMEOUT")
 				return nil
 			}
+			s.c.FatalBye(err)
 			s.c.Flush()
 			s.logEnd("INFO: DISCONNECTED")
 			return err
@@ -129,6 +131,10 @@ func (s *Session) Run(greeting string) error {
 		if err := s.c.Flush(); err != nil {
 			s.logEnd("INFO: DISCONNECTED")
 			return err
+		}
+		if s.closing != nil {
+			s.logEnd("INFO: DISCONNECTED")
+			return s.closing
 		}
 	}
 }
@@ -217,6 +223,11 @@ func (s *Session) dispatch(cmd Command) error {
 		}
 		uid = true
 	}
+	switch name {
+	case "LOGIN", "AUTHENTICATE", "STARTTLS":
+		// Valid only before login: Courier's generic NO (§3.4).
+		return s.rejectLine(cmd.Tag)
+	}
 	h, ok := commands[name]
 	if !ok || (aclCommands[name] && s.cfg.Getenv("IMAP_ACL") != "1") ||
 		(name == "ID" && s.cfg.Getenv("IMAP_ID_FIELDS") == "") ||
@@ -248,94 +259,3 @@ func (s *Session) rejectLine(tag string) error {
 func (s *Session) end(tag string) (bool, error) { return s.c.EndOfCommand(tag) }
 
 func (s *Session) bad(tag string) error { return s.c.SyntaxError(tag) }
-
-func (s *Session) cmdCapability(tag string, _ bool) error {
-	if ok, err := s.end(tag); !ok {
-		return err
-	}
-	s.c.W.Untagged("CAPABILITY " + Capabilities(s.cfg.Getenv, true))
-	s.c.OK(tag, "CAPABILITY completed")
-	return nil
-}
-
-func (s *Session) cmdNoop(tag string, _ bool) error {
-	if ok, err := s.end(tag); !ok {
-		return err
-	}
-	s.sync(true)
-	s.c.OK(tag, "NOOP completed")
-	return nil
-}
-
-func (s *Session) cmdCheck(tag string, _ bool) error {
-	if ok, err := s.end(tag); !ok {
-		return err
-	}
-	s.sync(true)
-	s.c.OK(tag, "CHECK completed")
-	return nil
-}
-
-func (s *Session) cmdLogout(tag string, _ bool) error {
-	if ok, err := s.end(tag); !ok {
-		return err
-	}
-	s.c.W.Untagged("BYE " + textShutdown)
-	s.c.OK(tag, "LOGOUT completed")
-	return errLogout
-}
-
-func (s *Session) cmdEnable(tag string, _ bool) error {
-	d := s.c.Dec
-	if !d.SP() {
-		return s.bad(tag)
-	}
-	for {
-		a, ok := d.Atom()
-		if !ok {
-			return s.bad(tag)
-		}
-		if strings.EqualFold(a, "UTF8=ACCEPT") {
-			s.utf8 = true
-		}
-		if !d.Special(' ') {
-			break
-		}
-	}
-	if ok, err := s.end(tag); !ok {
-		return err
-	}
-	// Courier re-prints the enabled list whatever was asked (§4.12).
-	if s.utf8 {
-		s.c.W.Untagged("ENABLED UTF8=ACCEPT")
-	} else {
-		s.c.W.Untagged("ENABLED")
-	}
-	s.c.OK(tag, "Options enabled")
-	return nil
-}
-
-// cmdID answers RFC 2971 with the fields named in IMAP_ID_FIELDS.
-func (s *Session) cmdID(tag string, _ bool) error {
-	// The client's ID list is accepted and ignored (RFC 2971 §3.1).
-	if err := s.c.Dec.DiscardLine(); err != nil {
-		return err
-	}
-	fields := strings.Fields(strings.ReplaceAll(s.cfg.Getenv("IMAP_ID_FIELDS"), ",", " "))
-	var parts []string
-	for _, f := range fields {
-		switch strings.ToLower(f) {
-		case "name":
-			parts = append(parts, `"name" "Courier-IMAP"`)
-		case "version":
-			parts = append(parts, `"version" "5.0.13"`)
-		}
-	}
-	if len(parts) == 0 {
-		s.c.W.Untagged("ID NIL")
-	} else {
-		s.c.W.Untagged("ID (" + strings.Join(parts, " ") + ")")
-	}
-	s.c.OK(tag, "ID completed")
-	return nil
-}

@@ -1,6 +1,8 @@
 package imapserver_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +84,8 @@ func TestCommands(t *testing.T) {
 		{"create utf7", "e5 CREATE INBOX.&AMk-t&AOk-", []string{`e5 OK "INBOX.&AMk-t&AOk-" created.`}, nil},
 		{"list", `e6 LIST "" "*"`, []string{`* LIST (\HasNoChildren \Sent) "." "INBOX.Sent"`, `* LIST (\HasNoChildren) "." "INBOX.&AMk-t&AOk-"`, `* LIST (\Marked \HasChildren) "." "INBOX"`}, nil},
 		{"list percent", `e7 LIST "INBOX." "%"`, []string{`"INBOX.Sent"`}, []string{`"INBOX"` + "\r"}},
+		{"list special-use", `e9 LIST (SPECIAL-USE) "" "*"`, []string{`* LIST (\HasNoChildren \Sent) "." "INBOX.Sent"`}, []string{`"INBOX"`}},
+		{"list return", `ea LIST "" "INBOX.S%" RETURN (SPECIAL-USE CHILDREN)`, []string{`* LIST (\HasNoChildren \Sent) "." "INBOX.Sent"`, "ea OK LIST completed"}, nil},
 		{"list root", `e8 LIST "" ""`, []string{`* LIST (\Noselect) "." ""`}, nil},
 		{"copy", "f1 COPY 1:2 INBOX.Sent", []string{"f1 OK [COPYUID ", " 1:2 1:2] COPY completed."}, nil},
 		{"copy trycreate", "f2 COPY 1 INBOX.Nope", []string{"f2 NO [TRYCREATE] Mailbox does not exist."}, nil},
@@ -96,6 +100,17 @@ func TestCommands(t *testing.T) {
 		{"quota", "g4 GETQUOTAROOT INBOX", []string{`* QUOTAROOT "INBOX" "ROOT"`, `* QUOTA "ROOT"`, "g4 OK GETQUOTAROOT Ok."}, nil},
 		{"setquota", "g5 SETQUOTA ROOT (STORAGE 1)", []string{"g5 NO SETQUOTA No permission."}, nil},
 		{"myrights", "g6 MYRIGHTS INBOX", []string{`* MYRIGHTS "INBOX" "acdilrsw"`}, nil},
+		{"setacl", "g7 SETACL INBOX bob lr", []string{"g7 OK ACLs updated."}, nil},
+		{"getacl", "g8 GETACL INBOX", []string{`* ACL "INBOX" "owner" "acdilrsw" "administrators" "acdilrsw" "bob" "lr"`, "g8 OK GETACL completed."}, nil},
+		{"setacl plus", "g9 SETACL INBOX bob +w", []string{"g9 OK ACLs updated."}, nil},
+		{"deleteacl", "ga DELETEACL INBOX bob", []string{"ga OK ACLs updated."}, nil},
+		{"setacl owner admin", "gb SETACL INBOX owner -a", []string{"gb NO Cannot modify ACLs on this mailbox."}, nil},
+		{"setacl user=", "gc SETACL INBOX user=bob lr", []string{"gc NO Invalid ACL identifier."}, nil},
+		{"acl revoke insert", "ge SETACL INBOX.Sent owner -i", []string{"ge OK ACLs updated."}, nil},
+		{"append denied", "gf APPEND INBOX.Sent {3+}\r\nabc", []string{`gf NO Access denied for APPEND on INBOX.Sent (ACL "i" required)`}, nil},
+		{"copy denied", "gg COPY 1 INBOX.Sent", []string{`gg NO Access denied for COPY on INBOX.Sent (ACL "i" required)`}, nil},
+		{"acl restore insert", "gh SETACL INBOX.Sent owner +i", []string{"gh OK ACLs updated."}, nil},
+		{"listrights", "gd LISTRIGHTS INBOX bob", []string{`* LISTRIGHTS "INBOX" "bob" "" a c d i l p r s w`}, nil},
 		{"sort", "h1 SORT (REVERSE ARRIVAL) UTF-8 ALL", []string{"* SORT", "h1 OK SORT done."}, nil},
 		{"thread", "h2 THREAD REFERENCES UTF-8 ALL", []string{"* THREAD", "h2 OK THREAD done."}, nil},
 		{"expunge", "i1 EXPUNGE", []string{"* 2 EXPUNGE", "* 1 EXISTS", "i1 OK EXPUNGE completed"}, nil},
@@ -234,4 +249,68 @@ func TestIdleKeepAliveAndBadLine(t *testing.T) {
 	if !strings.HasPrefix(got[len(got)-1], "i BAD") {
 		t.Fatalf("got %q", got)
 	}
+}
+
+func TestMoveExpungeToTrash(t *testing.T) {
+	root := newMaildir(t)
+	deliver(t, root, "1000.M1P1.test", msg1)
+	env := map[string]string{"IMAP_MOVE_EXPUNGE_TO_TRASH": "1", "IMAP_CAPABILITY": "IMAP4rev1"}
+	c := newT(t, startSession(t, root, imapserver.Config{Getenv: func(k string) string { return env[k] }}))
+	c.line()
+	mustContain(t, c.cmd("a CAPABILITY"), "XMAGICTRASH")
+	c.cmd("b SELECT INBOX")
+	c.cmd(`c STORE 1 +FLAGS (\Deleted)`)
+	mustContain(t, c.cmd("d EXPUNGE"), "* 1 EXPUNGE", "d OK")
+	mustContain(t, c.cmd("e STATUS INBOX.Trash (MESSAGES)"), `* STATUS "INBOX.Trash" (MESSAGES 1)`)
+}
+
+func TestUIDValidityChangeEndsSession(t *testing.T) {
+	root := newMaildir(t)
+	deliver(t, root, "1000.M1P1.test", msg1)
+	c := newT(t, startSession(t, root, imapserver.Config{}))
+	c.line()
+	c.cmd("a SELECT INBOX")
+	// Another process recreates the UID database with a new UIDVALIDITY.
+	db := filepath.Join(root, "courierimapuiddb")
+	if _, err := os.Stat(db); err != nil {
+		t.Fatalf("uiddb not where expected: %v", err)
+	}
+	if err := os.WriteFile(db+".new", []byte("1 12345 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Rename(db+".new", db)
+	got := c.cmd("b NOOP")
+	mustContain(t, got, "* BYE [ALERT]")
+}
+
+// TestIdleSeesOtherSessions measures IDLE latency for a flag change and an
+// expunge made by another session.
+func TestIdleSeesOtherSessions(t *testing.T) {
+	root := newMaildir(t)
+	deliver(t, root, "1000.M1P1.test", msg1)
+	deliver(t, root, "1001.M2P1.test", msg2)
+	a := newT(t, startSession(t, root, imapserver.Config{IdleRescan: time.Hour, KeepAlive: time.Hour}))
+	b := newT(t, startSession(t, root, imapserver.Config{}))
+	a.line()
+	b.line()
+	a.cmd("a1 SELECT INBOX")
+	b.cmd("b1 SELECT INBOX")
+	a.send("a2 IDLE\r\n")
+	a.line()
+	start := time.Now()
+	b.cmd(`b2 STORE 1 +FLAGS (\Flagged)`)
+	if l := a.line(); !strings.HasPrefix(l, `* 1 FETCH (FLAGS (\Flagged`) {
+		t.Fatalf("got %q", l)
+	}
+	t.Logf("IDLE latency, flag change by another session: %v", time.Since(start))
+	b.cmd(`b3 STORE 2 +FLAGS (\Deleted)`)
+	a.line() // its FETCH
+	start = time.Now()
+	b.cmd("b4 EXPUNGE")
+	if l := a.line(); l != "* 2 EXPUNGE" {
+		t.Fatalf("got %q", l)
+	}
+	t.Logf("IDLE latency, expunge by another session: %v", time.Since(start))
+	a.send("DONE\r\n")
+	a.until("a2")
 }

@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
@@ -127,6 +128,10 @@ func (s *Session) sync(allowExpunge bool) {
 		return
 	}
 	if err := s.mbox.Rescan(); err != nil {
+		if errors.Is(err, ErrUIDValidityChanged) && s.closing == nil {
+			s.c.W.Untagged("BYE [ALERT] The folder was reset by another process (UIDVALIDITY changed); please reconnect.")
+			s.closing = err
+		}
 		return
 	}
 	msgs := s.mbox.Messages()
@@ -170,7 +175,12 @@ func (s *Session) sync(allowExpunge bool) {
 			changedCount = true
 		}
 	}
-	if kw := s.keywordsInUse(); !sameKeywordSet(kw, s.keywords) {
+	// Courier announces a grown keyword set before the changes that use
+	// it and a shrunk one after the expunges (transcripts 06, 07).
+	kw := s.keywordsInUse()
+	kwChanged := !sameKeywordSet(kw, s.keywords)
+	grown := hasNewKeyword(kw, s.keywords)
+	if kwChanged && grown {
 		s.keywords = kw
 		s.writeFlagsLines(kw)
 	}
@@ -178,6 +188,10 @@ func (s *Session) sync(allowExpunge bool) {
 	if changedCount {
 		s.c.W.Untagged(strconv.Itoa(len(s.view)) + " EXISTS")
 		s.c.W.Untagged(strconv.Itoa(s.recentCount()) + " RECENT")
+	}
+	if kwChanged && !grown {
+		s.keywords = kw
+		s.writeFlagsLines(kw)
 	}
 	s.c.W.Raw(flagLines.String())
 }

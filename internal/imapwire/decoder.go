@@ -60,6 +60,12 @@ type FatalError struct{ Err error }
 func (e *FatalError) Error() string { return "fatal: " + e.Err.Error() }
 func (e *FatalError) Unwrap() error { return e.Err }
 
+// LimitError is a fatal limit violation that Courier reports with
+// "* BYE [ALERT] Fatal error: <What>: " before closing (reference §5).
+type LimitError struct{ What string }
+
+func (e *LimitError) Error() string { return e.What }
+
 // Decoder reads one command at a time from a buffered stream.
 type Decoder struct {
 	r        *bufio.Reader
@@ -129,7 +135,7 @@ func (d *Decoder) readByte() (byte, bool) {
 	d.BytesRead++
 	d.lineUsed++
 	if d.lineUsed > d.lim.MaxLine {
-		return 0, d.fail(&FatalError{ErrTooLong})
+		return 0, d.fail(&FatalError{&LimitError{"IMAP command too long"}})
 	}
 	return b, true
 }
@@ -265,7 +271,7 @@ func (d *Decoder) readWhile(f func(byte) bool, what string) (string, bool) {
 		}
 		d.readByte()
 		if sb.Len() >= d.lim.MaxToken {
-			return "", d.fail(&FatalError{fmt.Errorf("max %s size too small", what)})
+			return "", d.fail(&FatalError{&LimitError{"max " + what + " size too small"}})
 		}
 		sb.WriteByte(c)
 	}
@@ -390,7 +396,7 @@ func (d *Decoder) LiteralHeader() (n int64, sync bool, ok bool) {
 	d.lineUsed = 0 // the line limit applies per physical line
 	d.literals++
 	if d.literals > d.lim.MaxLiterals {
-		return 0, false, d.fail(&FatalError{ErrTooLong})
+		return 0, false, d.fail(&FatalError{&LimitError{"too many literals"}})
 	}
 	return int64(v), sync, true
 }

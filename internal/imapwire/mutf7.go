@@ -12,7 +12,10 @@ import (
 // except '&' stands for itself, '&' is "&-", everything else is
 // base64 (with ',' for '/') of UTF-16BE between '&' and '-'.
 
-var mutf7 = base64.NewEncoding("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,").WithPadding(base64.NoPadding)
+const mutf7Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,"
+
+// Strict: non-zero trailing bits would make two spellings of one name.
+var mutf7 = base64.NewEncoding(mutf7Alphabet).WithPadding(base64.NoPadding).Strict()
 
 // ErrMUTF7 reports a malformed modified UTF-7 name.
 var ErrMUTF7 = errors.New("invalid modified UTF-7")
@@ -84,6 +87,12 @@ func DecodeMUTF7(s string) (string, error) {
 		}
 		if prevEnc {
 			return "", ErrMUTF7
+		}
+		// encoding/base64 skips CR and LF; a name must not contain them.
+		for k := 0; k < len(enc); k++ {
+			if strings.IndexByte(mutf7Alphabet, enc[k]) < 0 {
+				return "", ErrMUTF7
+			}
 		}
 		b, err := mutf7.DecodeString(enc)
 		if err != nil || len(b)%2 != 0 {

@@ -26,7 +26,9 @@ func (m *Maildir) aclPath(name string) (string, string, error) {
 	return filepath.Join(m.root, hierACLDir), c[len("INBOX."):], nil
 }
 
-// GetACL returns a folder's ACL, or acl.Default() when none is stored.
+// GetACL returns a folder's ACL. A folder without a stored ACL has its
+// parent's (maildiracl(1): "a new folder's ACL is the same as its
+// parent's"), up to INBOX, whose default is acl.Default().
 func (m *Maildir) GetACL(name string) (acl.List, error) {
 	dir, file, err := m.aclPath(name)
 	if err != nil {
@@ -35,7 +37,11 @@ func (m *Maildir) GetACL(name string) (acl.List, error) {
 	fh, err := os.Open(filepath.Join(dir, file))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return acl.Default(), nil
+			c, _ := ValidateName(name)
+			if c == "INBOX" {
+				return acl.Default(), nil
+			}
+			return m.GetACL(c[:strings.LastIndexByte(c, '.')])
 		}
 		return nil, fmt.Errorf("maildir: acl of %s: %w", name, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 )
 
@@ -35,7 +37,7 @@ func (m *Maildir) lockFolder(dir string) (*dotLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("maildir: lock %s: %w", dir, err)
 	}
-	f.WriteString(strconv.Itoa(os.Getpid()) + "\n")
+	f.WriteString(strconv.Itoa(os.Getpid()) + " " + m.host + "\n")
 	f.Close()
 	defer os.Remove(uniq)
 	deadline := time.Now().Add(lockMaxWait)
@@ -47,7 +49,7 @@ func (m *Maildir) lockFolder(dir string) (*dotLock, error) {
 		if !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("maildir: lock %s: %w", dir, err)
 		}
-		if st, serr := os.Stat(lp); serr == nil && time.Since(st.ModTime()) > lockStale {
+		if st, serr := os.Stat(lp); serr == nil && (time.Since(st.ModTime()) > lockStale || m.lockHolderDead(lp)) {
 			// Stale: its holder died. Remove and retry at once.
 			os.Remove(lp)
 			continue
@@ -57,6 +59,26 @@ func (m *Maildir) lockFolder(dir string) (*dotLock, error) {
 		}
 		time.Sleep(lockPoll)
 	}
+}
+
+// lockHolderDead reports whether lp is one of our locks ("<pid> <host>")
+// made on this host by a process that no longer exists, so that a crashed
+// session does not block the folder for 120 s. Locks in any other form
+// (Courier's) only go stale by age, which is safe on NFS.
+func (m *Maildir) lockHolderDead(lp string) bool {
+	b, err := readFileLimit(lp, 256)
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 || f[1] != m.host {
+		return false
+	}
+	pid, err := strconv.Atoi(f[0])
+	if err != nil || pid <= 0 {
+		return false
+	}
+	return syscall.Kill(pid, 0) == syscall.ESRCH
 }
 
 func (l *dotLock) unlock() {

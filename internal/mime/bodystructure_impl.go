@@ -89,6 +89,12 @@ func appendBody(dst []byte, p *Part, ext bool) []byte {
 		dst = appendBody(dst, p.Message, ext)
 		dst = append(dst, ' ')
 		dst = strconv.AppendInt(dst, p.BodyLines, 10)
+	} else if p.Type == "message" && p.Subtype == "rfc822" {
+		// Not parsed (transfer-encoded, or past the nesting limits): the
+		// grammar still needs an envelope and a body (RFC 3501 §9).
+		dst = append(dst, " (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) "...)
+		dst = append(dst, `("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" 0 0) `...)
+		dst = strconv.AppendInt(dst, p.BodyLines, 10)
 	} else if p.Type == "text" {
 		dst = append(dst, ' ')
 		dst = strconv.AppendInt(dst, p.BodyLines, 10)

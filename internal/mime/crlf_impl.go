@@ -8,15 +8,19 @@ import (
 
 // crlfReader inserts CR before every LF not already preceded by CR.
 type crlfReader struct {
-	r      io.Reader
-	buf    []byte
-	out    []byte // pending converted bytes
-	prevCR bool
-	err    error
+	r   io.Reader
+	buf []byte
+	out []byte // pending converted bytes, a window into backing
+	// backing is allocated once: every LF may grow to CRLF, so twice the
+	// input buffer always suffices and streaming makes no garbage.
+	backing []byte
+	prevCR  bool
+	err     error
 }
 
 func newCRLFReader(r io.Reader) io.Reader {
-	return &crlfReader{r: r, buf: make([]byte, 16<<10)}
+	const bufSize = 16 << 10
+	return &crlfReader{r: r, buf: make([]byte, bufSize), backing: make([]byte, 0, 2*bufSize)}
 }
 
 func (c *crlfReader) Read(p []byte) (int, error) {
@@ -30,10 +34,7 @@ func (c *crlfReader) Read(p []byte) (int, error) {
 			continue
 		}
 		in := c.buf[:n]
-		out := c.out[:0]
-		if cap(out) < 2*n {
-			out = make([]byte, 0, 2*len(c.buf))
-		}
+		out := c.backing[:0]
 		for len(in) > 0 {
 			i := bytes.IndexByte(in, '\n')
 			if i < 0 {

@@ -15,11 +15,23 @@
 //     text/plain leaf (RFC 2045 §5.2 defaults) and parse limits stop
 //     descending instead of failing.
 //
-// Where Courier deviates from the RFCs (reference §13 item 9) this package
-// follows the RFC: a missing Content-Transfer-Encoding is "7BIT" (RFC 2045
-// §6.1), a missing Content-Type is text/plain; charset=us-ascii (RFC 2045
-// §5.2), group names are kept in ENVELOPE (RFC 3501 §7.4.2), and part
-// sizes include the final line's CRLF before a boundary only when the
-// body really contains it (RFC 2046 §5.1.1: the CRLF before a boundary
-// belongs to the boundary).
+// Where Courier 5.0.13 deviates from the RFCs (reference §4.5, §13 item 9)
+// this package follows the RFC, and the differences a client can see are:
+//   - a missing Content-Transfer-Encoding is "7BIT" (RFC 2045 §6.1);
+//     Courier says "8bit";
+//   - a missing Content-Type gives ("charset" "us-ascii") (RFC 2045 §5.2);
+//     Courier says NIL;
+//   - ENVELOPE groups keep their name, (NIL NIL "name" NIL) ... (NIL NIL
+//     NIL NIL) (RFC 3501 §7.4.2); Courier sends (NIL NIL "" NIL) twice;
+//   - the CRLF before a boundary belongs to the boundary (RFC 2046
+//     §5.1.1), so a part ending in a blank line is one byte shorter than
+//     Courier's, which ends such a section with a lone CR;
+//   - single-part extension data ends with body-fld-loc (RFC 3501 §9),
+//     one more NIL than Courier sends;
+//   - a missing domain is sent as ".MISSING-HOST-NAME." (as UW imapd
+//     does), since a NIL or empty host marks a group start.
+//
+// Everything else (lower-case type names, parameter case kept, raw
+// encoded-words in ENVELOPE, {0} for missing sections, HEADER.FIELDS
+// echoed quoted in the case sent) matches Courier.
 package mime

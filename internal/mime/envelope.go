@@ -8,7 +8,7 @@ type Address struct {
 	Name    string // display name, raw (encoded-words kept, as Courier does)
 	ADL     string // source route, "@a,@b" form
 	Mailbox string // local part (or group name when GroupStart)
-	Host    string // domain; "" for a missing domain
+	Host    string // domain; "" for a missing domain (sent as MissingHost)
 	// GroupStart and GroupEnd mark the RFC 3501 group start/end entries.
 	GroupStart, GroupEnd bool
 }

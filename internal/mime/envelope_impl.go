@@ -42,6 +42,9 @@ func appendEnvelope(dst []byte, e *Envelope) []byte {
 	return append(dst, ')')
 }
 
+// MissingHost is sent as the host of an address that has no domain.
+const MissingHost = ".MISSING-HOST-NAME."
+
 func appendAddressList(dst []byte, l []Address) []byte {
 	if len(l) == 0 {
 		return append(dst, "NIL"...)
@@ -61,12 +64,17 @@ func appendAddressList(dst []byte, l []Address) []byte {
 			dst = append(dst, ' ')
 			dst = AppendNString(dst, a.ADL)
 			dst = append(dst, ' ')
-			// Mailbox and host are never NIL for a real address: NIL host
-			// would mean a group start (RFC 3501 §7.4.2). A missing
-			// domain is sent as "".
+			// Mailbox and host are never NIL or empty for a real address:
+			// an empty host means a group start (RFC 3501 §7.4.2), and
+			// clients (go-imap among them) read "" like NIL. A missing
+			// domain gets the placeholder UW imapd uses.
 			dst = AppendString(dst, a.Mailbox)
 			dst = append(dst, ' ')
-			dst = AppendString(dst, a.Host)
+			host := a.Host
+			if host == "" {
+				host = MissingHost
+			}
+			dst = AppendString(dst, host)
 			dst = append(dst, ')')
 		}
 	}

@@ -29,6 +29,13 @@ func FuzzParse(f *testing.F) {
 				return
 			}
 			paths = append(paths, path)
+			if !q.IsMultipart() {
+				// BODYSTRUCTURE line counts must match the data sent.
+				_, lines, _ := CRLFSize(q.Body(strings.NewReader(msg)))
+				if lines != q.BodyLines {
+					t.Fatalf("part %v: BodyLines %d, body has %d lines", path, q.BodyLines, lines)
+				}
+			}
 			if q.Message != nil {
 				q = q.Message
 			}

@@ -90,6 +90,11 @@ func TestBodyStructureTranscript(t *testing.T) {
 			bs:   `("image" "png" NIL "<c@x>" NIL "7BIT" 4 "abc" ("inline" NIL) ("en" "de") "http://x/y")`,
 		},
 		{
+			name: "base64 message/rfc822 is not descended",
+			msg:  "Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nU3ViamVjdDogeAoKeQo=\n",
+			bs:   `("message" "rfc822" NIL NIL NIL "base64" 22 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" 0 0) 1 NIL NIL NIL NIL)`,
+		},
+		{
 			name: "boundary prefix is not a delimiter",
 			msg:  "Content-Type: multipart/mixed; boundary=b\n\n--b\n\n--bx\n--b--\n",
 			bs:   `(("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" 4 1 NIL NIL NIL NIL) "mixed" ("boundary" "b") NIL NIL NIL)`,
@@ -330,7 +335,7 @@ func TestAddressList(t *testing.T) {
 		{"a@b", `((NIL NIL "a" "b"))`},
 		{"A <a@b>, \"C, D\" <c@d>", `(("A" NIL "a" "b")("C, D" NIL "c" "d"))`},
 		{"<@r1,@r2:a@b>", `((NIL "@r1,@r2" "a" "b"))`},
-		{"nodomain", `((NIL NIL "nodomain" ""))`},
+		{"nodomain", `((NIL NIL "nodomain" ".MISSING-HOST-NAME."))`},
 		{"g: a@b, c@d;, e@f", `((NIL NIL "g" NIL)(NIL NIL "a" "b")(NIL NIL "c" "d")(NIL NIL NIL NIL)(NIL NIL "e" "f"))`},
 		{"g:;", `((NIL NIL "g" NIL)(NIL NIL NIL NIL))`},
 		{"a@b (Comment)", `((NIL NIL "a" "b"))`},
@@ -379,8 +384,61 @@ func TestDepthAndPartLimits(t *testing.T) {
 	for c := p; len(c.Children) > 0; c = c.Children[0] {
 		depth++
 	}
-	if depth > MaxDepth+1 {
-		t.Errorf("depth %d exceeds limit", depth)
+	if depth > MaxDepth+1 || depth < MaxDepth-1 {
+		t.Errorf("depth %d, limit %d", depth, MaxDepth)
 	}
-	_ = p.AppendBodyStructure(nil, true)
+	bs := string(p.AppendBodyStructure(nil, true))
+	if strings.Count(bs, "(") != strings.Count(bs, ")") {
+		t.Error("unbalanced BODYSTRUCTURE")
+	}
+}
+
+func TestPartLimit(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("Content-Type: multipart/mixed; boundary=b\n\n")
+	for i := 0; i < MaxParts+500; i++ {
+		b.WriteString("--b\n\nx\n")
+	}
+	b.WriteString("--b--\n")
+	msg := b.String()
+	p := mustParse(t, msg)
+	if len(p.Children) >= MaxParts {
+		t.Errorf("%d parts, limit %d", len(p.Children), MaxParts)
+	}
+	if p.Size() != int64(len(crlf(msg))) {
+		t.Errorf("size %d, want %d", p.Size(), len(crlf(msg)))
+	}
+	bs := string(p.AppendBodyStructure(nil, true))
+	if strings.Count(bs, "(") != strings.Count(bs, ")") {
+		t.Error("unbalanced BODYSTRUCTURE")
+	}
+}
+
+// TestCourierSizes checks the literal sizes Courier announced in
+// transcript 06 (reference §4.5), except where Courier is one byte off.
+func TestCourierSizes(t *testing.T) {
+	tests := []struct {
+		msg, spec string
+		size      int
+	}{
+		{msgM2, "", 1096},
+		{msgM4, "", 563},
+		{msgM5, "", 582},
+		{msgM2, "HEADER.FIELDS (From To Subject Date)", 145},
+		{msgM2, "HEADER.FIELDS.NOT (From To Subject Date Message-ID)", 108},
+		{msgM2, "1", 358},
+		{msgM2, "1.1", 45},
+		{msgM2, "1.2.MIME", 87},
+		{msgM2, "2", 108},
+		{msgM5, "2.HEADER", 168},
+		{msgM5, "2", 212},     // Courier: 213, with a trailing lone CR
+		{msgM5, "2.TEXT", 44}, // Courier: 45
+		{msgM4, "TEXT", 29},
+		{msgM4, "1", 29},
+	}
+	for _, tc := range tests {
+		if got := len(fetch(t, tc.msg, tc.spec)); got != tc.size {
+			t.Errorf("BODY[%s] of a %d-byte message: %d bytes, want %d", tc.spec, len(tc.msg), got, tc.size)
+		}
+	}
 }

@@ -151,8 +151,9 @@ func (p *parser) entity(bounds []string, depth int, digest, isMsg bool) (*Part, 
 	pt.fill(hdr, digest)
 	if t.level >= 0 {
 		// Header cut short by a delimiter: no body.
-		end, _ := endAt(hs, t.at, t.before)
+		end, hl := endAt(hs, t.at, t.before)
 		pt.HeaderSize = end.crlf - hs.crlf
+		pt.headerLines = hl
 		setBody(pt, end, end, 0)
 		p.fixMultipart(pt)
 		if isMsg {
@@ -173,7 +174,7 @@ func (p *parser) entity(bounds []string, depth int, digest, isMsg bool) (*Part, 
 	switch {
 	case pt.Type == "multipart" && boundary != "" && canNest:
 		t = p.multipart(pt, bounds, boundary, depth, bs)
-	case pt.Type == "message" && (pt.Subtype == "rfc822" || pt.Subtype == "global") && canNest && identityEncoding(pt.Encoding):
+	case pt.Type == "message" && pt.Subtype == "rfc822" && canNest && identityEncoding(pt.Encoding):
 		msg, mt := p.entity(bounds, depth+1, false, true)
 		pt.Message = msg
 		t = mt

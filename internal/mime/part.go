@@ -71,8 +71,8 @@ type Part struct {
 // IsMultipart reports whether p is a multipart/* part.
 func (p *Part) IsMultipart() bool { return p.Type == "multipart" }
 
-// IsMessage reports whether p is a message/rfc822 part (or message/global,
-// RFC 6532) with a parsed embedded message.
+// IsMessage reports whether p is a message/rfc822 part with a parsed
+// embedded message.
 func (p *Part) IsMessage() bool { return p.Message != nil }
 
 // Size returns the CRLF size of header plus body.

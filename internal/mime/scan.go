@@ -43,6 +43,7 @@ type scanner struct {
 	crlf   int64 // CRLF offset of pos
 	idx    int64 // line number of pos
 	err    error
+	tmp    []byte // scratch for measuring long lines
 	// prev is the line returned before the most recent one (metadata
 	// only), needed to find the newline that precedes a delimiter.
 	prev, last line
@@ -112,13 +113,16 @@ func (s *scanner) next() (line, bool) {
 		l.rawLen = int64(len(win))
 		l.data = win
 	} else {
-		// A line longer than the window: keep its prefix visible (copied,
-		// since the buffer is reused) and measure the rest.
-		l.data = append([]byte(nil), win...)
-		s.n = 0
+		// A line longer than the window: its prefix stays visible (the
+		// buffer is not refilled until the next call) and the rest is
+		// measured through a scratch buffer.
+		l.data = win
 		off := s.pos + int64(len(win))
 		var last byte = win[len(win)-1]
-		tmp := make([]byte, 32<<10)
+		if s.tmp == nil {
+			s.tmp = make([]byte, 32<<10)
+		}
+		tmp := s.tmp
 		for off < s.size {
 			want := int64(len(tmp))
 			if rem := s.size - off; rem < want {

@@ -16,6 +16,8 @@ var months = map[string]time.Month{
 	"jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
 }
 
+var dateSpaces = strings.NewReplacer(",", " ", "\t", " ", "\r", " ", "\n", " ")
+
 // obsolete zone names, RFC 5322 §4.3.
 var zones = map[string]int{
 	"ut": 0, "gmt": 0, "z": 0, "utc": 0,
@@ -28,7 +30,7 @@ var zones = map[string]int{
 // its Year/Month/Day directly.
 func parseDate(s string) (time.Time, error) {
 	clean := stripDateComments(s)
-	clean = strings.NewReplacer(",", " ", "\t", " ", "\r", " ", "\n", " ").Replace(clean)
+	clean = dateSpaces.Replace(clean)
 	f := strings.Fields(clean)
 	// Optional day of week.
 	if len(f) > 0 && len(f[0]) >= 3 && isAlpha(f[0]) {

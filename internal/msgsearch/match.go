@@ -43,7 +43,9 @@ type matcher struct {
 }
 
 func newMatcher(needle string) *matcher {
-	pat := []rune(fold(needle))
+	// CR is ignored on both sides, so that text stored with LF line ends
+	// matches a needle written with CRLF.
+	pat := []rune(strings.ReplaceAll(fold(needle), "\r", ""))
 	fail := make([]int, len(pat))
 	k := 0
 	for i := 1; i < len(pat); i++ {
@@ -64,6 +66,9 @@ func (m *matcher) reset() { m.state = 0 }
 func (m *matcher) feed(r rune) bool {
 	if len(m.pat) == 0 {
 		return true
+	}
+	if r == '\r' {
+		return false
 	}
 	r = foldRune(r)
 	for m.state > 0 && m.pat[m.state] != r {

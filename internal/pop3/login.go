@@ -1,8 +1,10 @@
 package pop3
 
 import (
+	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -25,6 +27,12 @@ type Login struct {
 	// Check authenticates. nil means success: Serve returns at once
 	// without replying (the session stage sends "+OK logged in.").
 	Check func(Credentials) error
+	// CRAM, when set, verifies a CRAM-MD5/CRAM-SHA1/CRAM-SHA256 answer
+	// (RFC 2195): mech is the SASL name, challenge and response are the
+	// base64 strings exchanged. nil means those mechanisms are refused.
+	CRAM func(mech, challengeB64, responseB64 string) error
+	// Hostname goes into the CRAM challenge; default "localhost".
+	Hostname string
 	// IsTemporary tells a temporary authentication failure (answered
 	// with [SYS/TEMP]) from a refused one.
 	IsTemporary func(error) bool
@@ -110,7 +118,11 @@ func (l *Login) Serve() (*Credentials, Outcome) {
 
 // try runs Check and answers a failure; it returns cr on success.
 func (l *Login) try(cr Credentials) *Credentials {
-	err := l.Check(cr)
+	return l.finish(cr, l.Check(cr))
+}
+
+// finish answers the result err of an authentication attempt.
+func (l *Login) finish(cr Credentials, err error) *Credentials {
 	if err == nil {
 		return &cr
 	}
@@ -179,6 +191,33 @@ func (l *Login) auth(args []string) *Credentials {
 			return nil
 		}
 		return l.try(Credentials{User: string(u), Pass: string(p), Method: "LOGIN"})
+	case "CRAM-MD5", "CRAM-SHA1", "CRAM-SHA256":
+		if l.CRAM == nil || initial != nil {
+			c.Err("Unsupported authentication mechanism.")
+			return nil
+		}
+		host := l.Hostname
+		if host == "" {
+			host = "localhost"
+		}
+		var rnd [8]byte
+		rand.Read(rnd[:])
+		ch := base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("<%x.%d@%s>", rnd, time.Now().Unix(), host)))
+		c.Line("+ " + ch)
+		c.SetTimeout(l.Timeout)
+		line, err := c.ReadLine()
+		if err != nil || line == "*" {
+			c.Err("Authentication cancelled.")
+			return nil
+		}
+		dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(line))
+		user, _, ok := strings.Cut(string(dec), " ")
+		if err != nil || !ok || user == "" {
+			c.Err("Invalid base64 data.")
+			return nil
+		}
+		cr := Credentials{User: user, Method: mech}
+		return l.finish(cr, l.CRAM(mech, ch, strings.TrimSpace(line)))
 	default:
 		c.Err("Unsupported authentication mechanism.")
 		return nil

@@ -20,7 +20,10 @@ type memDrop struct {
 	gone    map[int]bool
 	deleted []int
 	calls   int
+	seen    []int
 }
+
+func (d *memDrop) MarkSeen(i int) { d.seen = append(d.seen, i) }
 
 func newMemDrop(texts ...string) *memDrop {
 	d := &memDrop{gone: map[int]bool{}}
@@ -33,7 +36,7 @@ func newMemDrop(texts ...string) *memDrop {
 func (d *memDrop) Messages() []MessageInfo {
 	var out []MessageInfo
 	for i, t := range d.texts {
-		out = append(out, MessageInfo{Size: crlfSize(t), UIDL: fmt.Sprintf("UID%d-1795687645", i+1)})
+		out = append(out, MessageInfo{Size: crlfSize(t), UIDL: fmt.Sprintf("UID%d-1795687645", i+1), UTF8: bytes.Contains(t, []byte("ü"))})
 	}
 	return out
 }
@@ -56,10 +59,30 @@ func (d *memDrop) Delete(idx []int) error {
 const msg1 = "Subject: one\nFrom: a@b\n\nline1\n.dot line\n..two dots\nlast"
 const msg2 = "Subject: two\r\n\r\nbody\r\n"
 
+// socketPair returns the two ends of a loopback TCP connection (net.Pipe
+// is unbuffered and would deadlock pipelined tests).
+func socketPair(t testing.TB) (net.Conn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cli, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, cli
+}
+
 // startSession runs a Session on one end of a pipe and returns the client end.
 func startSession(t *testing.T, d Maildrop, idle time.Duration) (net.Conn, *bufio.Reader, chan Outcome) {
 	t.Helper()
-	srv, cli := net.Pipe()
+	srv, cli := socketPair(t)
 	done := make(chan Outcome, 1)
 	go func() {
 		s := &Session{Conn: NewConn(srv, srv, false), Drop: d, IdleTimeout: idle}
@@ -165,6 +188,9 @@ func TestTransactionCommands(t *testing.T) {
 	}
 	if out := <-done; out != Quit {
 		t.Errorf("outcome %v", out)
+	}
+	if fmt.Sprint(d.seen) != "[0 1]" {
+		t.Errorf("marked seen %v, want [0 1] (RETR only, not TOP)", d.seen)
 	}
 	if d.calls != 1 || len(d.deleted) != 1 || d.deleted[0] != 1 {
 		t.Errorf("deleted %v in %d calls, want [1] in 1", d.deleted, d.calls)
@@ -301,7 +327,7 @@ func TestPipelining(t *testing.T) {
 
 func startLogin(t *testing.T, capa Capabilities, good map[string]string, temp bool) (net.Conn, *bufio.Reader, chan *Credentials, *[]string) {
 	t.Helper()
-	srv, cli := net.Pipe()
+	srv, cli := socketPair(t)
 	done := make(chan *Credentials, 1)
 	var failed []string
 	go func() {
@@ -431,7 +457,7 @@ func TestLoginCancelAndTemp(t *testing.T) {
 // TestLoginExactRead checks that the login stage leaves pipelined input
 // after PASS unread, for the session process that is exec'd next.
 func TestLoginExactRead(t *testing.T) {
-	srv, cli := net.Pipe()
+	srv, cli := socketPair(t)
 	defer cli.Close()
 	go func() {
 		r := bufio.NewReader(cli)
@@ -478,5 +504,84 @@ func checkReplies(t *testing.T, b []byte) {
 	}
 	if bytes.Contains(bytes.ReplaceAll(b, []byte("\r\n"), nil), []byte("\n")) {
 		t.Fatalf("bare LF in output")
+	}
+}
+
+func TestLoginCRAM(t *testing.T) {
+	srv, cli := socketPair(t)
+	defer cli.Close()
+	var gotMech, gotCh, gotResp string
+	done := make(chan *Credentials, 1)
+	go func() {
+		l := &Login{Conn: NewConn(srv, srv, true), Check: func(Credentials) error { return errors.New("no") },
+			CRAM: func(mech, ch, resp string) error {
+				gotMech, gotCh, gotResp = mech, ch, resp
+				return nil
+			}}
+		cr, _ := l.Serve()
+		done <- cr
+	}()
+	r := bufio.NewReader(cli)
+	readLine(t, r)
+	ch := cmd(t, cli, r, "AUTH CRAM-MD5")
+	if !strings.HasPrefix(ch, "+ ") {
+		t.Fatal(ch)
+	}
+	resp := "Y2Fyb2wgMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // "carol 0123..."
+	io.WriteString(cli, resp+"\r\n")
+	cr := <-done
+	if cr == nil || cr.User != "carol" || gotMech != "CRAM-MD5" || gotCh != ch[2:] || gotResp != resp {
+		t.Errorf("cr %+v mech %q ch %q resp %q", cr, gotMech, gotCh, gotResp)
+	}
+}
+
+func TestUTF8Wrapper(t *testing.T) {
+	text := "Subject: Grüße\n\nhi\n"
+	for _, utf8 := range []bool{false, true} {
+		d := newMemDrop(text)
+		srv, cli := socketPair(t)
+		go func() {
+			s := &Session{Conn: NewConn(srv, srv, false), Drop: d, UTF8: utf8}
+			s.Serve()
+			srv.Close()
+		}()
+		r := bufio.NewReader(cli)
+		head := cmd(t, cli, r, "RETR 1")
+		body := readMulti(t, r)
+		var size int
+		fmt.Sscanf(head, "+OK %d octets", &size)
+		got := strings.Join(body, "\r\n") + "\r\n"
+		if size != len(got) {
+			t.Errorf("utf8=%v: announced %d, sent %d", utf8, size, len(got))
+		}
+		wrapped := strings.HasPrefix(got, "MIME-Version: 1.0\r\nContent-Type: message/global\r\n")
+		if wrapped == utf8 {
+			t.Errorf("utf8=%v: wrapped=%v: %q", utf8, wrapped, got)
+		}
+		cli.Close()
+	}
+}
+
+func TestLoginTimeout(t *testing.T) {
+	srv, cli := socketPair(t)
+	defer cli.Close()
+	done := make(chan Outcome, 1)
+	go func() {
+		l := &Login{Conn: NewConn(srv, srv, true), Timeout: 100 * time.Millisecond, Check: func(Credentials) error { return nil }}
+		_, out := l.Serve()
+		done <- out
+	}()
+	r := bufio.NewReader(cli)
+	readLine(t, r)
+	if got := readLine(t, r); got != "-ERR Disconnected for inactivity." {
+		t.Errorf("got %q", got)
+	}
+	select {
+	case out := <-done:
+		if out != TimedOut {
+			t.Errorf("outcome %v", out)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no timeout")
 	}
 }

@@ -1,6 +1,7 @@
 package pop3
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,12 @@ type Maildrop interface {
 	Delete(idx []int) error
 }
 
+// Seener is implemented by maildrops that flag a message as seen after
+// RETR (Courier sets the maildir S flag; TOP does not).
+type Seener interface {
+	MarkSeen(i int)
+}
+
 // ErrGone reports a message removed by another process since login.
 var ErrGone = errors.New("message no longer exists")
 
@@ -42,10 +49,15 @@ type Session struct {
 	Capa        Capabilities
 	IdleTimeout time.Duration // RFC 1939 §3: at least 10 minutes
 	UTF8        bool          // UTF8 command given (RFC 6856)
+	// UnicodeType is the container type for UTF-8 messages sent to a
+	// client that did not send UTF8 (MIME_UNICODE_MESSAGE_TYPE,
+	// reference §6.2); "" means message/global (RFC 6532 §3.7).
+	UnicodeType string
 	Stats       Stats
 
 	msgs    []MessageInfo
 	deleted []bool
+	rbuf    *bufio.Reader // reused for every RETR/TOP
 }
 
 // Outcome says how a session ended.
@@ -147,10 +159,14 @@ func (s *Session) Serve() (Outcome, error) {
 				continue
 			}
 			if i, ok := s.msgno(args[0]); ok {
-				n, err := s.send(i, -1, strconv.FormatInt(s.msgs[i].Size, 10)+" octets follow.")
+				wrap := s.wrapper(i)
+				n, sent, err := s.send(i, -1, strconv.FormatInt(s.msgs[i].Size+int64(len(wrap)), 10)+" octets follow.", wrap)
 				s.Stats.Retr += n
 				if err != nil {
 					return Disconnected, err
+				}
+				if sn, ok := s.Drop.(Seener); ok && sent {
+					sn.MarkSeen(i)
 				}
 			}
 		case "TOP":
@@ -164,7 +180,7 @@ func (s *Session) Serve() (Outcome, error) {
 				continue
 			}
 			if i, ok := s.msgno(args[0]); ok {
-				n, err := s.send(i, int(k), "Top of message follows.")
+				n, _, err := s.send(i, int(k), "Top of message follows.", "")
 				s.Stats.Top += n
 				if err != nil {
 					return Disconnected, err
@@ -216,25 +232,46 @@ func (s *Session) msgno(arg string) (int, bool) {
 // Errors opening the message are answered with -ERR and the session goes
 // on; an error while streaming breaks the response, so it is returned and
 // the session must end.
-func (s *Session) send(i, k int, okText string) (int64, error) {
+func (s *Session) send(i, k int, okText, prefix string) (n int64, sent bool, err error) {
 	c := s.Conn
-	rc, err := s.Drop.Open(i)
-	if err != nil {
-		if errors.Is(err, ErrGone) {
+	rc, oerr := s.Drop.Open(i)
+	if oerr != nil {
+		if errors.Is(oerr, ErrGone) {
 			c.Err("Message was removed by another process.")
 		} else {
 			c.Err("[SYS/TEMP] Cannot open message.")
 		}
-		return 0, nil
+		return 0, false, nil
 	}
 	defer rc.Close()
 	c.OK(okText)
-	n, err := writeMessage(c.Writer(), rc, k)
+	c.Writer().WriteString(prefix)
+	if s.rbuf == nil {
+		s.rbuf = bufio.NewReaderSize(nil, 64*1024)
+	}
+	n, err = writeMessageBuf(c.Writer(), s.rbuf, rc, k)
+	n += int64(len(prefix))
 	if err != nil {
-		return n, err
+		return n, false, err
 	}
 	c.End()
-	return n, nil
+	return n, true, nil
+}
+
+// wrapper returns the MIME header that puts message i into a
+// message/global container when it needs SMTPUTF8 and the client has not
+// said UTF8 (RFC 6856 §3; Courier does the same, reference §6.2), so that
+// a legacy client gets a valid MIME message rather than raw UTF-8
+// headers. LIST and STAT keep the stored size, as Courier's do.
+func (s *Session) wrapper(i int) string {
+	if s.UTF8 || !s.msgs[i].UTF8 {
+		return ""
+	}
+	t := s.UnicodeType
+	if t == "" {
+		t = "message/global"
+	}
+	return "MIME-Version: 1.0\r\nContent-Type: " + t + "\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
 }
 
 func isTimeout(err error) bool {

@@ -14,10 +14,25 @@ import (
 // only the header, the blank separator line and that many body lines are
 // sent (TOP, RFC 1939 §7). It returns the bytes written.
 //
+// For a message stored with LF line ends and a final LF (what delivery
+// agents and IMAP APPEND write) the bytes sent before dot-stuffing equal
+// Courier's CRLF size (file size + number of LFs, reference §9.10), which
+// is what LIST and "+OK n octets" announce. A stored CRLF is sent as one
+// CRLF (Courier's size counts it as three bytes) and a missing final LF
+// gets a CRLF (Courier's size does not count it): such files are rare and
+// clean output matters more there than the announced count.
+//
 // It works on the reader's buffer a chunk at a time, so memory stays
 // bounded by the buffer sizes whatever the message looks like.
 func writeMessage(w *bufio.Writer, r io.Reader, bodyLines int) (int64, error) {
-	br := bufio.NewReaderSize(r, 64*1024)
+	return writeMessageBuf(w, bufio.NewReaderSize(r, 64*1024), r, bodyLines)
+}
+
+// writeMessageBuf is writeMessage with a caller-owned read buffer, reset
+// onto r, so that a session does not allocate 64 KB per RETR.
+func writeMessageBuf(w *bufio.Writer, br *bufio.Reader, r io.Reader, bodyLines int) (int64, error) {
+	br.Reset(r)
+	defer br.Reset(nil)
 	var n int64
 	atLineStart := true
 	inHeader := true

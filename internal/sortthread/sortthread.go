@@ -11,11 +11,22 @@
 //     extraction each key defines; addresses compare by the local part
 //     (mailbox) of the first address (RFC 5256 §3 CC/FROM/TO).
 //   - Nothing here touches messages: callers pass the raw header values.
+//
+// Differences from Courier 5.0.13 (transcript 08, reference §4.8), where
+// this package follows RFC 5256:
+//   - a message without a usable Date sorts by its INTERNALDATE (§2.2);
+//     Courier sorts it first, as if dated at the epoch;
+//   - messages equal under all keys keep mailbox order (§3); Courier
+//     lists them in reverse;
+//   - ORDEREDSUBJECT makes the later messages of a subject children of the
+//     first, "(2 (6)(5))" (§3); Courier prints a chain, "(2 6 5)".
 package sortthread
 
 import (
 	"errors"
 	"time"
+
+	"gocourier/internal/mime"
 )
 
 // Message is the per-message input of SORT and THREAD. Header values are
@@ -111,3 +122,14 @@ func References(msgs []Message) []*Thread { return references(msgs) }
 // Format renders threads as the data of a THREAD response, e.g.
 // "(1 2)(3 (4)(5))" (RFC 5256 §4); "" for no threads.
 func Format(threads []*Thread) string { return format(threads) }
+
+// FromHeader fills a Message from a message header (the fields SORT and
+// THREAD use) and the mailbox data the caller knows.
+func FromHeader(id uint32, arrival time.Time, size int64, h mime.Header) Message {
+	return Message{
+		ID: id, Arrival: arrival, Size: size,
+		Date: h.Get("Date"), Subject: h.Get("Subject"),
+		From: h.Get("From"), To: h.Get("To"), Cc: h.Get("Cc"),
+		MessageID: h.Get("Message-ID"), InReplyTo: h.Get("In-Reply-To"), References: h.Get("References"),
+	}
+}

@@ -324,3 +324,22 @@ func FuzzThread(f *testing.F) {
 		}
 	})
 }
+
+func TestThreadLongChain(t *testing.T) {
+	const n = 20000
+	msgs := make([]Message, n)
+	for i := range msgs {
+		msgs[i] = Message{ID: uint32(i + 1), MessageID: fmt.Sprintf("<c%d>", i), Subject: "Re: chain",
+			Date: time.Date(2024, 1, 1, 0, 0, i, 0, time.UTC).Format(time.RFC1123Z)}
+		if i > 0 {
+			msgs[i].InReplyTo = fmt.Sprintf("<c%d>", i-1)
+		}
+	}
+	start := time.Now()
+	th := References(msgs)
+	out := Format(th)
+	t.Logf("REFERENCES over a %d-message chain: %v", n, time.Since(start))
+	if len(th) != 1 || !strings.HasPrefix(out, "(1 2 3 ") || !strings.HasSuffix(out, " 20000)") {
+		t.Errorf("chain threaded as %.40s...", out)
+	}
+}

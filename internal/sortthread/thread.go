@@ -17,6 +17,9 @@ func run(alg string, msgs []Message) ([]*Thread, error) {
 	return nil, ErrBadAlgorithm
 }
 
+// maxRefs bounds the References entries used per message.
+const maxRefs = 256
+
 // tmsg is the per-message data threading needs.
 type tmsg struct {
 	idx     int
@@ -111,7 +114,9 @@ func isAncestor(a, n *node) bool {
 
 // link makes c a child of p unless that would make a loop.
 func link(p, c *node) {
-	if isAncestor(c, p) {
+	// Only a container with children can be an ancestor of another one;
+	// the common case (a new message) skips the walk up.
+	if p == c || len(c.children) > 0 && isAncestor(c, p) {
 		return
 	}
 	c.unlink()
@@ -165,15 +170,16 @@ func sortNodes(ns []*node) {
 func references(msgs []Message) []*Thread {
 	ms := prepare(msgs)
 	table := make(map[string]*node, len(msgs)*2)
+	var created []*node // every container, in creation order
 	get := func(id string) *node {
 		n := table[id]
 		if n == nil {
 			n = &node{}
 			table[id] = n
+			created = append(created, n)
 		}
 		return n
 	}
-	all := make([]*node, 0, len(msgs))
 	// Step 1.
 	for i, m := range ms {
 		var c *node
@@ -189,8 +195,12 @@ func references(msgs []Message) []*Thread {
 			c = get("\x00" + strconv.Itoa(i))
 		}
 		c.msg = m
-		all = append(all, c)
 		refs := msgIDs(msgs[i].References)
+		if len(refs) > maxRefs {
+			// Bound the work on hostile headers; the last references
+			// are the nearest ancestors.
+			refs = refs[len(refs)-maxRefs:]
+		}
 		if len(refs) == 0 {
 			if irt := msgIDs(msgs[i].InReplyTo); len(irt) > 0 {
 				refs = irt[:1]
@@ -213,18 +223,11 @@ func references(msgs []Message) []*Thread {
 			}
 		}
 	}
-	// Step 2: the root set. Walk all containers (deterministically:
-	// messages first, then their ancestors) to find the roots.
-	seen := make(map[*node]bool)
+	// Step 2: the root set, every container without a parent.
 	var roots []*node
-	for _, c := range all {
-		r := c
-		for r.parent != nil {
-			r = r.parent
-		}
-		if !seen[r] {
-			seen[r] = true
-			roots = append(roots, r)
+	for _, c := range created {
+		if c.parent == nil {
+			roots = append(roots, c)
 		}
 	}
 	// Step 3: drop the id table.

@@ -41,7 +41,7 @@ func Daemonize(args []string) error {
 		Env:         append(ChildBaseEnv(os.Environ()), DaemonEnv+"=3"),
 		Stdin:       devnull,
 		Stdout:      devnull,
-		Stderr:      os.Stderr, // until -stderr/-stderrlogger replace it
+		Stderr:      daemonStderr(devnull),
 		ExtraFiles:  []*os.File{w},
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
@@ -187,12 +187,40 @@ func Signal(pidFile string, sig syscall.Signal, timeout time.Duration) error {
 	if sig != syscall.SIGTERM {
 		return nil
 	}
+	// Gone means: lock released (the daemon is at its last step) and the
+	// process no longer runs (a zombie counts as gone).
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		if lockFree(pidFile) || syscall.Kill(pid, 0) == syscall.ESRCH {
+		if lockFree(pidFile) && !running(pid) {
 			return nil
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("couriertcpd pid %d still running after %v", pid, timeout)
+}
+
+// running reports whether pid exists and is not a zombie.
+func running(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return syscall.Kill(pid, 0) == nil
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
+}
+
+// daemonStderr is what the background copy starts with as stderr: ours if
+// it is a file or a terminal (so start-up errors and log lines are seen,
+// as Courier keeps stderr), else /dev/null, because holding on to a pipe
+// would hang whoever waits for our output to end ($(...), systemd
+// Type=forking). -stderr and -stderrlogger replace it later.
+func daemonStderr(devnull *os.File) *os.File {
+	st, err := os.Stderr.Stat()
+	if err != nil {
+		return devnull
+	}
+	if m := st.Mode(); m.IsRegular() || m&os.ModeCharDevice != 0 {
+		return os.Stderr
+	}
+	return devnull
 }

@@ -21,6 +21,7 @@ type StderrLogger struct {
 	path, name string
 	env        []string
 	r, w       *os.File
+	origErr    *os.File // our stderr before the pipe replaced it
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -46,6 +47,9 @@ func StartStderrLogger(path, name string, env []string, logf func(string, ...any
 		return nil, fmt.Errorf("pipe: %w", err)
 	}
 	l := &StderrLogger{path: path, name: name, env: env, r: r, w: w, done: make(chan struct{}), logf: logf}
+	if fd, err := unix.FcntlInt(2, unix.F_DUPFD_CLOEXEC, 3); err == nil {
+		l.origErr = os.NewFile(uintptr(fd), "original-stderr")
+	}
 	if err := l.start(); err != nil {
 		r.Close()
 		w.Close()
@@ -65,10 +69,13 @@ func (l *StderrLogger) start() error {
 		Args:  []string{l.path, l.name},
 		Env:   l.env,
 		Stdin: l.r,
-		// Stdout and stderr are /dev/null: the logger must not hold a
-		// write end of its own pipe, or it would never see end-of-file.
-		// Its own process group keeps a terminal's ^C from killing it
-		// before it has logged our last lines.
+		// Its stderr is what ours was before the pipe (a file, a tty or
+		// /dev/null), never the pipe: the logger must not hold a write end
+		// of its own pipe, or it would never see end-of-file. Without
+		// syslog courierlogger writes there. Its own process group keeps a
+		// terminal's ^C from killing it before it has logged our last
+		// lines.
+		Stderr:      l.origErr,
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
 	}
 	if err := cmd.Start(); err != nil {

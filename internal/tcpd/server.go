@@ -206,12 +206,11 @@ func addrOf(a net.Addr) netip.AddrPort {
 	return netip.AddrPort{}
 }
 
+// cBlock is the -maxperc key: the address in 16-byte (IPv4-mapped) form
+// without its last byte, which Courier compares; for IPv4 that is the /24.
 func cBlock(a netip.Addr) [16]byte {
 	b := a.Unmap().As16()
-	if a.Unmap().Is4() {
-		b = netip.AddrFrom4(a.Unmap().As4()).As16() // mapped form, stable key
-	}
-	b[15] = 0 // Courier compares all but the last byte: the /24 of an IPv4 peer
+	b[15] = 0
 	return b
 }
 
@@ -223,8 +222,12 @@ func (s *Server) handle(c *net.TCPConn, wait bool) int {
 	ent := s.lookup(ip)
 	if ent.Deny {
 		<-s.slots
-		go s.deny(c)
-		return 1
+		if wait {
+			s.deny(c) // Accept=yes: we exit right after, so write first
+		} else {
+			go s.deny(c)
+		}
+		return 0 // a refusal is not a failure (Courier's child exits 0)
 	}
 	maxPerIP := s.opt.MaxPerIP
 	for _, kv := range ent.Vars {
@@ -249,13 +252,13 @@ func (s *Server) handle(c *net.TCPConn, wait bool) int {
 		s.Logf("ALERT: Maximum connection limit reached for %s", FormatIP(ip))
 		c.Close()
 		<-s.slots
-		return 1
+		return 0
 	}
 	if s.perC[cb] >= s.opt.MaxPerC {
 		s.mu.Unlock()
 		c.Close() // Courier drops these silently
 		<-s.slots
-		return 1
+		return 0
 	}
 	s.perIP[ip]++
 	s.perC[cb]++
@@ -320,6 +323,10 @@ func (s *Server) handle(c *net.TCPConn, wait bool) int {
 	s.children[pid] = cmd.Process
 	n := len(s.children)
 	s.wg.Add(1)
+	if s.stopping {
+		// Shutdown ran while we were starting it: it was not signalled.
+		cmd.Process.Signal(syscall.SIGTERM)
+	}
 	s.mu.Unlock()
 	s.countWarn(n)
 

@@ -1,0 +1,90 @@
+package imapserver
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestMatchPattern(t *testing.T) {
+	tests := []struct {
+		pat, name string
+		want      bool
+	}{
+		{"*", "INBOX.a.b", true},
+		{"%", "INBOX", true},
+		{"%", "INBOX.a", false},
+		{"INBOX.%", "INBOX.a", true},
+		{"INBOX.%", "INBOX.a.b", false},
+		{"INBOX.*", "INBOX.a.b", true},
+		{"INBOX.*b", "INBOX.a.b", true},
+		{"INBOX.%.b", "INBOX.a.b", true},
+		{"INBOX", "INBOX.a", false},
+		{"", "INBOX", false},
+		{"*%*%*%*%*%*", "INBOX.a.b.c.d.e.f.g.h", true},
+	}
+	for _, tc := range tests {
+		if got := matchPattern(tc.pat, tc.name); got != tc.want {
+			t.Errorf("matchPattern(%q, %q) = %v", tc.pat, tc.name, got)
+		}
+	}
+}
+
+func TestParseDateTime(t *testing.T) {
+	tests := []struct {
+		in   string
+		ok   bool
+		want time.Time
+	}{
+		{"05-Mar-2025 14:15:30 +0100", true, time.Date(2025, 3, 5, 13, 15, 30, 0, time.UTC)},
+		{" 5-Mar-2025 14:15:30 -0500", true, time.Date(2025, 3, 5, 19, 15, 30, 0, time.UTC)},
+		{"31-Feb-2025 99:00:00 +0000", false, time.Time{}},
+		{"05-Mar-2025", false, time.Time{}},
+	}
+	for _, tc := range tests {
+		got, ok := parseDateTime(tc.in)
+		if ok != tc.ok || (ok && !got.Equal(tc.want)) {
+			t.Errorf("parseDateTime(%q) = %v, %v", tc.in, got, ok)
+		}
+	}
+}
+
+func TestFlagArg(t *testing.T) {
+	for in, want := range map[string]bool{`\Seen`: true, `\seen`: true, `\Recent`: false, `\Bogus`: false, "$Work": true, `bad"kw`: false, "": false} {
+		if _, ok := flagArg(in); ok != want {
+			t.Errorf("flagArg(%q) = %v", in, ok)
+		}
+	}
+	if f, _ := flagArg(`\seen`); f != `\Seen` {
+		t.Errorf("canonical case: %q", f)
+	}
+}
+
+func TestFormatFlagsOrder(t *testing.T) {
+	got := formatFlags([]string{"Junk", `\Deleted`, `\Seen`, `\Flagged`}, true)
+	if got != `(\Flagged \Seen \Deleted \Recent Junk)` {
+		t.Errorf("got %s", got)
+	}
+}
+
+func TestCapabilities(t *testing.T) {
+	env := map[string]string{"IMAP_CAPABILITY": "IMAP4rev1 IDLE SORT THREAD=REFERENCES", "IMAP_DISABLETHREADSORT": "1", "IMAP_ACL": "1"}
+	got := Capabilities(func(k string) string { return env[k] }, true)
+	want := "IMAP4rev1 IDLE ACL ACL2=UNION ENABLE UTF8=ACCEPT LITERAL+ SASL-IR UNSELECT MOVE SPECIAL-USE ESEARCH"
+	if got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	env = map[string]string{"IMAP_TLS": "1", "IMAP_CAPABILITY_TLS": "IMAP4rev1 AUTH=PLAIN", "IMAP_CAPABILITY": "IMAP4rev1"}
+	if got := Capabilities(func(k string) string { return env[k] }, false); got != "IMAP4rev1 AUTH=PLAIN ENABLE UTF8=ACCEPT LITERAL+ SASL-IR" {
+		t.Errorf("TLS caps %q", got)
+	}
+}
+
+func TestBadText(t *testing.T) {
+	if got := badText(errors.New("syntax error: expected ' '")); got != "Error in IMAP command received by server: expected ' '" {
+		t.Errorf("got %q", got)
+	}
+	if got := badText(nil); got != textError {
+		t.Errorf("got %q", got)
+	}
+}
