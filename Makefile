@@ -49,7 +49,8 @@ PROGRAMS = \
 	cmd/maildirkw:bin:maildirkw \
 	cmd/maildiracl:bin:maildiracl \
 	cmd/deliverquota:bin:deliverquota \
-	cmd/sysconftool:sbin:sysconftool
+	cmd/sysconftool:sbin:sysconftool \
+	cmd/couriertls:bin:couriertls
 
 # Only the programs whose package directory holds Go files are built, so
 # the tree builds while some programs are still being written.
@@ -103,6 +104,7 @@ templates:
 	@set -e; for f in $(RC_SCRIPTS); do $(SUBST) rc/$$f > $(BUILDDIR)/rc/$$f; done
 	@set -e; for f in $(CONFIGS); do $(SUBST) etc/$$f.dist > $(BUILDDIR)/etc/$$f.dist; done
 	@$(SUBST) sysvinit/courier-imap.sysvinit > $(BUILDDIR)/courier-imap.sysvinit
+	@$(SUBST) scripts/mkcert.sh > $(BUILDDIR)/mkcert
 	@set -e; for f in $(UNITS); do $(SUBST) systemd/$$f > $(BUILDDIR)/systemd/$$f; done
 
 install: build
@@ -122,6 +124,8 @@ install: build
 		$(INSTALL) -m 755 $(BUILDDIR)/rc/$$f $(DESTDIR)$(libexecdir)/$$f; done
 	@set -e; for f in $(CONFIGS); do \
 		$(INSTALL) -m 644 $(BUILDDIR)/etc/$$f.dist $(DESTDIR)$(sysconfdir)/$$f.dist; done
+	$(INSTALL) -m 755 $(BUILDDIR)/mkcert $(DESTDIR)$(sbindir)/mkimapdcert
+	$(INSTALL) -m 755 $(BUILDDIR)/mkcert $(DESTDIR)$(sbindir)/mkpop3dcert
 	$(INSTALL) -m 755 $(BUILDDIR)/courier-imap.sysvinit $(DESTDIR)$(datadir)/courier-imap.sysvinit
 	@set -e; for f in $(UNITS); do \
 		$(INSTALL) -m 644 $(BUILDDIR)/systemd/$$f $(DESTDIR)$(datadir)/systemd/$$f; done

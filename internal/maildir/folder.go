@@ -25,10 +25,8 @@ type Folder struct {
 	ro      bool
 	uidv    uint32
 	next    uint32
-	saved   bool // the uiddb exists on disk with our uidv
-	msgs    []*msg
-	byBase  map[string]*msg
-	byUID   map[uint32]*msg
+	saved   bool   // the uiddb exists on disk with our uidv
+	msgs    []*msg // ascending by UID (lookups use binary search)
 	kwState kwState
 	stamp   dirStamp
 	cleaned time.Time
@@ -96,7 +94,7 @@ func (m *Maildir) OpenFolder(name string, readOnly bool) (*Folder, error) {
 	if !m.FolderExists(c) {
 		return nil, fmt.Errorf("open %s: %w", c, ErrNoSuchFolder)
 	}
-	f := &Folder{m: m, name: c, dir: m.dirOf(c), ro: readOnly, byBase: map[string]*msg{}, byUID: map[uint32]*msg{}}
+	f := &Folder{m: m, name: c, dir: m.dirOf(c), ro: readOnly}
 	if _, err := f.scan(); err != nil {
 		return nil, err
 	}
@@ -151,8 +149,8 @@ func (f *Folder) Len() int { return len(f.msgs) }
 
 // Message returns one message by UID.
 func (f *Folder) Message(uid uint32) (MessageInfo, bool) {
-	x, ok := f.byUID[uid]
-	if !ok {
+	x := f.lookup(uid)
+	if x == nil {
 		return MessageInfo{}, false
 	}
 	return x.info(), true
@@ -207,6 +205,14 @@ type scanResult struct {
 func (f *Folder) scan() (Changes, error) {
 	var ch Changes
 	stamp, _ := statStamp(f.dir)
+	first := f.uidv == 0 && len(f.msgs) == 0
+	if first {
+		if res, ok := f.m.loadCache(f.dir, stamp); ok {
+			f.merge(res, &ch)
+			f.stamp = stamp
+			return ch, nil
+		}
+	}
 	var lk *dotLock
 	if f.m.opts.UseLocks {
 		l, err := f.m.lockFolder(f.dir)
@@ -225,58 +231,93 @@ func (f *Folder) scan() (Changes, error) {
 		f.cleaned = time.Now()
 	}
 	kw := f.kwState.load(f.m, f.dir, res.entries)
-	first := f.uidv == 0 && len(f.byUID) == 0
-	if !first && res.uidv != f.uidv {
-		ch.UIDValidityChanged = true
-		for _, x := range f.msgs {
-			ch.Vanished = append(ch.Vanished, x.uid)
+	if kw != nil {
+		for _, e := range res.entries {
+			e.kw = kw[e.base]
 		}
-		f.msgs, f.byUID, f.byBase = nil, map[uint32]*msg{}, map[string]*msg{}
 	}
-	f.uidv, f.next, f.saved = res.uidv, res.next, res.saved
-	oldKW := strings.Join(f.KeywordsInUse(), " ")
-	present := make(map[uint32]bool, len(res.entries))
 	for _, e := range res.entries {
-		e.kw = kw[e.base]
-		present[e.uid] = true
 		if moved[e.base] {
 			e.recent = true
 		}
-		old, ok := f.byUID[e.uid]
-		if !ok {
-			f.byUID[e.uid] = e
-			f.byBase[e.base] = e
-			if !first {
-				ch.New = append(ch.New, e.info())
-			}
-			continue
-		}
-		if old.name != e.name || old.flags != e.flags || !sameStrings(old.kw, e.kw) {
-			old.name, old.flags, old.kw = e.name, e.flags, e.kw
-			ch.Changed = append(ch.Changed, old.info())
-		}
 	}
-	if !first {
-		for _, x := range f.msgs {
-			if !present[x.uid] {
-				ch.Vanished = append(ch.Vanished, x.uid)
-				delete(f.byUID, x.uid)
-				delete(f.byBase, x.base)
-			}
-		}
-	}
-	f.rebuild()
-	ch.KeywordsChanged = !first && oldKW != strings.Join(f.KeywordsInUse(), " ")
+	f.merge(res, &ch)
 	f.stamp = stamp
+	if first && len(moved) == 0 && res.saved && len(f.msgs) >= cacheMinMessages {
+		f.saveCache(stamp)
+	}
 	return ch, nil
 }
 
-func (f *Folder) rebuild() {
-	f.msgs = f.msgs[:0]
-	for _, x := range f.byUID {
-		f.msgs = append(f.msgs, x)
+// cacheMinMessages: smaller folders scan fast enough without a cache.
+var cacheMinMessages = 1000
+
+// merge installs a scan result, computing the changes against the
+// previous state (both are sorted by UID, so this is one merge walk).
+func (f *Folder) merge(res scanResult, ch *Changes) {
+	first := f.uidv == 0 && len(f.msgs) == 0
+	old := f.msgs
+	if !first && res.uidv != f.uidv {
+		ch.UIDValidityChanged = true
+		for _, x := range old {
+			ch.Vanished = append(ch.Vanished, x.uid)
+		}
+		old = nil
 	}
-	sort.Slice(f.msgs, func(i, j int) bool { return f.msgs[i].uid < f.msgs[j].uid })
+	oldKW := strings.Join(f.KeywordsInUse(), " ")
+	f.uidv, f.next, f.saved = res.uidv, res.next, res.saved
+	if first {
+		f.msgs = res.entries
+		return
+	}
+	out := make([]*msg, 0, len(res.entries))
+	i := 0
+	for _, e := range res.entries {
+		for i < len(old) && old[i].uid < e.uid {
+			ch.Vanished = append(ch.Vanished, old[i].uid)
+			i++
+		}
+		if i < len(old) && old[i].uid == e.uid && old[i].base == e.base {
+			o := old[i]
+			i++
+			if o.name != e.name || o.flags != e.flags || !sameStrings(o.kw, e.kw) {
+				o.name, o.flags, o.kw = e.name, e.flags, e.kw
+				ch.Changed = append(ch.Changed, o.info())
+			}
+			out = append(out, o)
+			continue
+		}
+		if i < len(old) && old[i].uid == e.uid {
+			// Same UID, other file: cannot happen under one
+			// UIDVALIDITY; report it as expunge + new.
+			ch.Vanished = append(ch.Vanished, old[i].uid)
+			i++
+		}
+		out = append(out, e)
+		ch.New = append(ch.New, e.info())
+	}
+	for ; i < len(old); i++ {
+		ch.Vanished = append(ch.Vanished, old[i].uid)
+	}
+	f.msgs = out
+	ch.KeywordsChanged = oldKW != strings.Join(f.KeywordsInUse(), " ")
+}
+
+// lookup finds a message by UID.
+func (f *Folder) lookup(uid uint32) *msg {
+	i := sort.Search(len(f.msgs), func(i int) bool { return f.msgs[i].uid >= uid })
+	if i < len(f.msgs) && f.msgs[i].uid == uid {
+		return f.msgs[i]
+	}
+	return nil
+}
+
+// remove drops a message from the in-memory state.
+func (f *Folder) remove(uid uint32) {
+	i := sort.Search(len(f.msgs), func(i int) bool { return f.msgs[i].uid >= uid })
+	if i < len(f.msgs) && f.msgs[i].uid == uid {
+		f.msgs = append(f.msgs[:i], f.msgs[i+1:]...)
+	}
 }
 
 func sameStrings(a, b []string) bool {
@@ -409,8 +450,8 @@ func formatUIDDBHeader(uidv, next uint32) []byte { return uiddb.Header(uidv, nex
 // find locates a message's current file, following a rename by another
 // process (flags changed elsewhere) by re-reading cur/.
 func (f *Folder) find(uid uint32) (*msg, string, error) {
-	x, ok := f.byUID[uid]
-	if !ok {
+	x := f.lookup(uid)
+	if x == nil {
 		return nil, "", fmt.Errorf("uid %d: %w", uid, ErrNoSuchMessage)
 	}
 	p := filepath.Join(f.dir, "cur", x.name)
@@ -478,8 +519,7 @@ func (f *Folder) InternalDate(uid uint32) (time.Time, error) {
 // does (its size is the MIME parser's line count plus byte count). The
 // value is cached per message.
 func (f *Folder) CRLFSize(uid uint32) (int64, error) {
-	x, ok := f.byUID[uid]
-	if ok && x.crlf >= 0 {
+	if x := f.lookup(uid); x != nil && x.crlf >= 0 {
 		return x.crlf, nil
 	}
 	fh, _, err := f.OpenMessage(uid)
@@ -491,7 +531,9 @@ func (f *Folder) CRLFSize(uid uint32) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("maildir: size of %d: %w", uid, err)
 	}
-	f.byUID[uid].crlf = n
+	if x := f.lookup(uid); x != nil {
+		x.crlf = n
+	}
 	return n, nil
 }
 

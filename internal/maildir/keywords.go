@@ -1,6 +1,7 @@
 package maildir
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -47,8 +48,9 @@ func (s *kwState) load(m *Maildir, dir string, entries []*msg) map[string][]stri
 		return s.data
 	}
 	list := map[string][]string{}
-	if b, err := readFileLimit(filepath.Join(kdir, keywords.ListFile), 64<<20); err == nil {
-		list = keywords.ParseList(b)
+	listData, _ := readFileLimit(filepath.Join(kdir, keywords.ListFile), 64<<20)
+	if listData != nil {
+		list = keywords.ParseList(listData)
 	}
 	plainN := m.kwNow() + 1
 	newest := map[string]int64{}
@@ -78,14 +80,14 @@ func (s *kwState) load(m *Maildir, dir string, entries []*msg) map[string][]stri
 	if s.readOnly {
 		return list
 	}
-	s.consolidate(m, kdir, entries, newest, newestName, files)
+	s.consolidate(m, kdir, entries, newest, newestName, files, listData)
 	return list
 }
 
 // consolidate rewrites :list, renames plain update files to stamped ones
 // and removes superseded or orphaned (ctime > 15 min) update files.
 // Failures are harmless: the next reader does the same work.
-func (s *kwState) consolidate(m *Maildir, kdir string, entries []*msg, newest map[string]int64, newestName map[string]string, files map[string][]string) {
+func (s *kwState) consolidate(m *Maildir, kdir string, entries []*msg, newest map[string]int64, newestName map[string]string, files map[string][]string, oldList []byte) {
 	if len(files) == 0 {
 		return
 	}
@@ -95,8 +97,12 @@ func (s *kwState) consolidate(m *Maildir, kdir string, entries []*msg, newest ma
 		exist[e.base] = true
 		order = append(order, e.base)
 	}
-	if err := m.writeFileAtomic(kdir, keywords.ListFile, keywords.FormatList(order, s.data), 0o644); err != nil {
-		return
+	// Rewrite :list only when it changes: an unchanged keyword
+	// directory keeps its mtime, which the snapshot cache relies on.
+	if nl := keywords.FormatList(order, s.data); !bytes.Equal(nl, oldList) {
+		if err := m.writeFileAtomic(kdir, keywords.ListFile, nl, 0o644); err != nil {
+			return
+		}
 	}
 	now := m.now()
 	for base, fs := range files {

@@ -19,9 +19,10 @@ import (
 // It holds no file descriptors; it is safe for use by one goroutine at a
 // time (sessions are single-threaded over their store).
 type Maildir struct {
-	root string
-	opts Options
-	host string
+	root    string
+	opts    Options
+	host    string
+	dbCache dbCache
 }
 
 // deleteDelay is Courier's sleep(2) in DELETE/RENAME (reference §4.2,

@@ -2,6 +2,7 @@ package maildir
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -486,5 +487,41 @@ func TestWatch(t *testing.T) {
 	case <-ch:
 	case <-time.After(5 * time.Second):
 		t.Fatal("no notification")
+	}
+}
+
+func TestSnapshotCache(t *testing.T) {
+	old := cacheMinMessages
+	cacheMinMessages = 1
+	defer func() { cacheMinMessages = old }()
+	m := newMaildir(t, Options{UseLocks: true, Keywords: true})
+	for i := 0; i < 5; i++ {
+		m.Append("INBOX", strings.NewReader("x\r\n"), FlagSeen, []string{"K" + string(rune('a'+i))}, time.Time{})
+	}
+	m.OpenFolder("INBOX", false)        // consolidates keywords
+	time.Sleep(2100 * time.Millisecond) // leave the racy window
+	m.OpenFolder("INBOX", false)        // writes the cache
+	cp := filepath.Join(m.Root(), cacheFile)
+	if _, err := os.Stat(cp); err != nil {
+		t.Fatalf("no cache written: %v", err)
+	}
+	want, _ := m.OpenFolder("INBOX", false)
+	if _, ok := m.loadCache(m.Root(), func() dirStamp { s, _ := statStamp(m.Root()); return s }()); !ok {
+		t.Fatal("cache not usable")
+	}
+	// A flag change by "another process" invalidates it.
+	x := want.Messages()[2]
+	os.Rename(filepath.Join(m.Root(), "cur", x.Name+":2,S"), filepath.Join(m.Root(), "cur", x.Name+":2,FS"))
+	got, _ := m.OpenFolder("INBOX", false)
+	if y, _ := got.Message(x.UID); y.Flags != FlagFlagged|FlagSeen {
+		t.Errorf("stale cache used: %+v", y)
+	}
+	if fmt.Sprint(len(got.Messages())) != "5" || !reflect.DeepEqual(got.Messages()[0].Keywords, []string{"Ka"}) {
+		t.Errorf("messages %+v", got.Messages())
+	}
+	// A corrupt cache is ignored.
+	os.WriteFile(cp, []byte("GOCOURIERCACHE1 garbage\n1 x\n"), 0o600)
+	if g, err := m.OpenFolder("INBOX", false); err != nil || len(g.Messages()) != 5 {
+		t.Errorf("corrupt cache: %v", err)
 	}
 }

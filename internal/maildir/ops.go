@@ -121,12 +121,10 @@ func (f *Folder) Expunge(uids []uint32) ([]uint32, error) {
 		}
 		bytes += sz
 		count++
-		delete(f.byUID, uid)
-		delete(f.byBase, x.base)
+		f.remove(uid)
 		done = append(done, uid)
 	}
 	if len(done) > 0 {
-		f.rebuild()
 		if err := syncDir(filepath.Join(f.dir, "cur")); err != nil {
 			return done, err
 		}
@@ -313,13 +311,16 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 	}
 	defer lk.unlock()
 	dbPath := filepath.Join(dir, uiddbFile)
-	data, _ := readFileLimit(dbPath, 1<<30)
-	db := uiddb.Parse(data)
+	db, cached := m.dbCache.get(dbPath)
+	if !cached {
+		data, _ := readFileLimit(dbPath, 1<<30)
+		db = uiddb.Parse(data)
+	}
 	if !db.HeaderOK || db.BadLines > 0 {
 		if _, _, err := m.scanDir(dir, false, 0); err != nil {
 			return 0, nil, err
 		}
-		data, _ = readFileLimit(dbPath, 1<<30)
+		data, _ := readFileLimit(dbPath, 1<<30)
 		db = uiddb.Parse(data)
 		if !db.HeaderOK {
 			return 0, nil, fmt.Errorf("maildir: %s: uiddb unusable after rescan", dir)
@@ -350,8 +351,10 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 		return 0, nil, err
 	}
 	if err := m.writeFileAtomic(dir, uiddbFile, uiddb.Format(db), 0o644); err != nil {
+		m.dbCache.forget()
 		return 0, nil, err
 	}
+	m.dbCache.put(dbPath, db)
 	return db.UIDValidity, uids, nil
 }
 

@@ -192,9 +192,9 @@ func (c Change) String() string {
 }
 
 // Merge builds the upgraded file from the old installed file and the new
-// .dist (reference §12.2 steps 1-3). When a name appears more than once in
-// the old file the first block wins, as a reader of the sh fragment would
-// see the later one anyway only if it were a different variable.
+// .dist (reference §12.2 steps 1-3). A name should appear once per file;
+// if the old file repeats one (a hand edit), its first block is the one
+// matched, and the others are neither kept nor reported.
 func Merge(old, dist *File) (*File, []Change) {
 	oldBy := map[string]*Block{}
 	for i := range old.Blocks {

@@ -14,14 +14,18 @@ const maxSetting = 4096
 
 // ParseProtocol maps Courier's TLS_PROTOCOL values to Go version bounds.
 //
-// Accepted spellings (case-insensitive, optional surrounding quotes):
-// SSL3, SSLv3, TLS1, TLSv1, TLSv1.0, TLS1_0, TLSv1.1, TLS1_1, TLS1.2,
-// TLSv1_2, TLSv1.3 and so on. Courier's OpenSSL build treats a bare
-// version as exactly that version and a "+" or "++" suffix as "this
-// version or newer"; the same is done here. "SSLv23" (OpenSSL's "any")
-// and the empty string mean Go's defaults (min 0, max 0). Several
-// alternatives separated by ':' or ',' give the widest range they span.
-// SSLv2/SSLv3 do not exist in Go: they become TLS 1.0 with a warning.
+// Courier's OpenSSL build (libcouriertls) treats every value as a lower
+// bound: "TLSv1.2", "TLSv1.2+" and "TLSv1.2++" all mean TLS 1.2 or newer
+// ("++" also turns off renegotiation, which a Go server never does), and
+// "TLSv1"/"TLS1" mean TLS 1.0 or newer. The same is done here; max is
+// always 0 (no upper bound). Accepted spellings (case-insensitive,
+// optional quotes): TLS1, TLSv1, TLSv1.0, TLS1_0, TLSv1.1, TLS1_1,
+// TLSv1.2, TLS1_2, TLSv1.3, each with optional "+"/"++". "SSLv23" (any)
+// and "" mean Go's defaults (TLS 1.2+, which is also what Debian's OpenSSL
+// policy enforces for Courier). Several alternatives separated by ':' or
+// ',' give the lowest. SSLv2/SSLv3 do not exist in Go: they become TLS 1.0
+// with a warning. Anything else is an error (the caller then keeps the
+// defaults and logs it).
 func ParseProtocol(s string) (min, max uint16, warns []string, err error) {
 	s = strings.Trim(strings.TrimSpace(s), `"'`)
 	if s == "" {
@@ -32,10 +36,7 @@ func ParseProtocol(s string) (min, max uint16, warns []string, err error) {
 	}
 	parts := strings.FieldsFunc(s, func(r rune) bool { return r == ':' || r == ',' || r == ' ' })
 	for _, p := range parts {
-		plus := false
-		for strings.HasSuffix(p, "+") {
-			p, plus = p[:len(p)-1], true
-		}
+		p = strings.TrimRight(p, "+")
 		v, w, ok := protoVersion(p)
 		if !ok {
 			return 0, 0, nil, fmt.Errorf("unknown protocol %q", p)
@@ -46,21 +47,11 @@ func ParseProtocol(s string) (min, max uint16, warns []string, err error) {
 		if v == 0 { // SSLv23: anything
 			return 0, 0, warns, nil
 		}
-		hi := v
-		if plus {
-			hi = tls.VersionTLS13
-		}
 		if min == 0 || v < min {
 			min = v
 		}
-		if hi > max {
-			max = hi
-		}
 	}
-	if max == tls.VersionTLS13 {
-		max = 0 // leave room for versions Go adds later
-	}
-	return min, max, warns, nil
+	return min, 0, warns, nil
 }
 
 func protoVersion(p string) (uint16, string, bool) {

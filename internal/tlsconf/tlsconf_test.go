@@ -1,15 +1,10 @@
 package tlsconf
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"encoding/pem"
-	"math/big"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,48 +12,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gocourier/internal/tlsconf/tlsconftest"
 )
 
-// makeCert writes key+certificate (Courier's one-file layout) to path.
-// With ca set, the certificate is signed by it; otherwise self-signed.
 func makeCert(t *testing.T, path string, subj pkix.Name, isCA bool, ca *tls.Certificate) *tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               subj,
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  isCA,
-		DNSNames:              []string{"localhost"},
-	}
-	parent, signer := tmpl, any(key)
-	if ca != nil {
-		parent, signer = ca.Leaf, ca.PrivateKey
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalPKCS8PrivateKey(key)
-	data := append(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}),
-		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
-	if path != "" {
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	crt, err := tls.X509KeyPair(data, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &crt
+	return tlsconftest.Cert(t, path, subj, isCA, ca)
 }
 
 func env(m map[string]string) Getenv { return func(k string) string { return m[k] } }
@@ -71,15 +30,16 @@ func TestParseProtocol(t *testing.T) {
 		err      bool
 	}{
 		{"", 0, 0, false, false},
-		{"TLSv1.2", tls.VersionTLS12, tls.VersionTLS12, false, false},
+		// Courier: a bare version is a lower bound too (libcouriertls op_list).
+		{"TLSv1.2", tls.VersionTLS12, 0, false, false},
 		{"TLSv1.2+", tls.VersionTLS12, 0, false, false},
 		{"TLSv1.2++", tls.VersionTLS12, 0, false, false},
 		{"\"TLS1_2+\"", tls.VersionTLS12, 0, false, false},
 		{"tlsv1.3", tls.VersionTLS13, 0, false, false},
-		{"TLSv1", tls.VersionTLS10, tls.VersionTLS10, false, false},
-		{"TLS1+", tls.VersionTLS10, 0, false, false},
-		{"TLSv1.1", tls.VersionTLS11, tls.VersionTLS11, false, false},
-		{"TLSv1.1:TLSv1.2", tls.VersionTLS11, tls.VersionTLS12, false, false},
+		{"TLSv1", tls.VersionTLS10, 0, false, false},
+		{"TLS1", tls.VersionTLS10, 0, false, false},
+		{"TLSv1.1", tls.VersionTLS11, 0, false, false},
+		{"TLSv1.2:TLSv1.1", tls.VersionTLS11, 0, false, false},
 		{"SSL3+", tls.VersionTLS10, 0, true, false},
 		{"SSLv23", 0, 0, false, false},
 		{"TLSv9", 0, 0, false, true},
@@ -224,7 +184,7 @@ func TestLoad(t *testing.T) {
 		}
 	})
 	t.Run("protocol and ciphers", func(t *testing.T) {
-		c, err := Load(env(map[string]string{"TLS_CERTFILE": cert, "TLS_PROTOCOL": "TLSv1.1", "TLS_STARTTLS_PROTOCOL": "TLSv1.3",
+		c, err := Load(env(map[string]string{"TLS_CERTFILE": cert, "TLS_PROTOCOL": "TLSv1.1", "TLS_STARTTLS_PROTOCOL": "TLSv1.3++",
 			"TLS_CIPHER_LIST": "ECDHE-ECDSA-AES256-GCM-SHA384:!aNULL"}), Options{STARTTLS: true})
 		if err != nil {
 			t.Fatal(err)
@@ -293,9 +253,19 @@ func TestExternalID(t *testing.T) {
 		sc := tls.Server(a, &tls.Config{Certificates: []tls.Certificate{*srv}, ClientAuth: auth, ClientCAs: pool})
 		ccfg := &tls.Config{InsecureSkipVerify: true}
 		if cc != nil {
-			ccfg.Certificates = []tls.Certificate{*cc}
+			// Always send it, even when the server's CA list does not match.
+			ccfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cc, nil }
 		}
-		go tls.Client(b, ccfg).Handshake()
+		a.SetDeadline(time.Now().Add(10 * time.Second))
+		b.SetDeadline(time.Now().Add(10 * time.Second))
+		go func() {
+			// Keep reading: with TLS 1.3 the client finishes first and the
+			// server's alert must still find a reader on the synchronous pipe.
+			c := tls.Client(b, ccfg)
+			if c.Handshake() == nil {
+				io.Copy(io.Discard, c)
+			}
+		}()
 		if err := sc.Handshake(); err != nil {
 			return nil, err
 		}
@@ -369,4 +339,45 @@ func FuzzParseField(f *testing.F) {
 			t.Fatal("empty OID accepted")
 		}
 	})
+}
+
+func TestSubjectAndProtocolDesc(t *testing.T) {
+	dir := t.TempDir()
+	srv := makeCert(t, "", pkix.Name{CommonName: "localhost"}, false, nil)
+	ca := makeCert(t, filepath.Join(dir, "ca.pem"), pkix.Name{CommonName: "Test CA"}, true, nil)
+	email := asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}
+	client := makeCert(t, "", pkix.Name{CommonName: "Alice", Organization: []string{"Ex"},
+		OrganizationalUnit: []string{"first", "second"},
+		ExtraNames:         []pkix.AttributeTypeAndValue{{Type: email, Value: "alice@example.com"}, {Type: asn1.ObjectIdentifier{1, 2, 3}, Value: "odd"}}}, false, ca)
+	pool, _ := LoadTrust(dir)
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		a, b := net.Pipe()
+		a.SetDeadline(time.Now().Add(10 * time.Second))
+		b.SetDeadline(time.Now().Add(10 * time.Second))
+		go func() {
+			c := tls.Client(b, &tls.Config{InsecureSkipVerify: true, MaxVersion: v, Certificates: []tls.Certificate{*client},
+				CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}})
+			if c.Handshake() == nil {
+				io.Copy(io.Discard, c)
+			}
+		}()
+		sc := tls.Server(a, &tls.Config{Certificates: []tls.Certificate{*srv}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool})
+		if err := sc.Handshake(); err != nil {
+			t.Fatal(err)
+		}
+		cs := sc.ConnectionState()
+		got := strings.Join(Subject(&cs), "|")
+		if got != "CN=Alice|O=Ex|OU=second|EMAILADDRESS=alice@example.com" && got != "O=Ex|OU=second|CN=Alice|EMAILADDRESS=alice@example.com" {
+			t.Errorf("subject %q", got)
+		}
+		want := map[uint16]string{tls.VersionTLS12: "TLSv1.2,128bits,ECDHE-ECDSA-AES128-GCM-SHA256", tls.VersionTLS13: "TLSv1.3,"}[v]
+		if d := ProtocolDesc(&cs); !strings.HasPrefix(d, want) || strings.Contains(d, ",0bits,") {
+			t.Errorf("desc %q, want prefix %q", d, want)
+		}
+		a.Close()
+		b.Close()
+	}
+	if Subject(&tls.ConnectionState{}) != nil {
+		t.Error("subject without verified chain")
+	}
 }

@@ -63,7 +63,7 @@ func mbsyncWrites(out string) map[string]int {
 
 // TestMbsync syncs a 2,000-message account with mbsync (isync) to a local
 // Maildir, changes both sides (flags, a new message and a deletion on
-// each), syncs again and checks that every change crossed over, then
+// each, plus a new local folder), syncs again and checks that every change crossed over, then
 // checks that a third run transfers nothing and leaves the server's UIDs
 // and UIDVALIDITY untouched, with no duplicates on either side.
 func TestMbsync(t *testing.T) {
@@ -183,10 +183,16 @@ SyncState *
 		t.Fatal(err)
 	}
 	mustWrite(t, filepath.Join(inbox, "new", "1700000000.M1P1.local"), testMessage(locNewID, "added locally"), 0o600)
+	// A new local folder: mbsync creates it on the server (Create Both).
+	const projID = "<local-folder@clients.test>"
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		os.MkdirAll(filepath.Join(local, "Projects", sub), 0o700)
+	}
+	mustWrite(t, filepath.Join(local, "Projects", "new", "1700000001.M2P1.local"), testMessage(projID, "in a new folder"), 0o600)
 
 	// Run 2: both directions.
-	if w := mbsyncWrites(run("after changes")); w["APPEND"] != 1 || w["UID STORE"] == 0 {
-		t.Errorf("second run: commands %v, want one APPEND and a UID STORE", w)
+	if w := mbsyncWrites(run("after changes")); w["APPEND"] != 2 || w["UID STORE"] == 0 {
+		t.Errorf("second run: commands %v, want two APPENDs and a UID STORE", w)
 	}
 	after := snapshot(t, c, "INBOX")
 	srv := after.byMsgID()
@@ -226,6 +232,9 @@ SyncState *
 		if u, ok := oldUID[m.MsgID]; ok && u != m.UID {
 			t.Errorf("message %s changed UID %d -> %d", m.MsgID, u, m.UID)
 		}
+	}
+	if pr := snapshot(t, c, "INBOX.Projects"); len(pr.Msgs) != 1 || pr.Msgs[0].MsgID != projID {
+		t.Errorf("server INBOX.Projects holds %+v, want %s", pr.Msgs, projID)
 	}
 	checkNoDups(t, "server", after.byMsgID())
 	checkNoDups(t, "local", loc)

@@ -924,8 +924,13 @@ func TestPOP3SIGTERM(t *testing.T) {
 	if line, _ := br.ReadString('\n'); !strings.HasPrefix(line, "+OK") {
 		t.Fatalf("PASS: %q", line)
 	}
-	if len(procsNamed("pop3d")) != 1 {
+	pops := procsNamed("pop3d")
+	if len(pops) != 1 {
 		t.Fatalf("no pop3d session: %+v", installedProcs())
+	}
+	if p := pops[0]; strings.Join(p.uids, ",") != "5000,5000,5000,5000" ||
+		strings.Join(p.gids, ",") != "5000,5000,5000,5000" || p.groups != "" {
+		t.Errorf("pop3d credentials uid %v gid %v groups %q, want the account's and no groups", p.uids, p.gids, p.groups)
 	}
 	b, err := os.ReadFile(filepath.Join(inst, "var/pop3d.pid"))
 	if err != nil {
@@ -942,20 +947,6 @@ func TestPOP3SIGTERM(t *testing.T) {
 	if canConnect(s.pop3Port) {
 		t.Errorf("POP3 port still accepting after SIGTERM")
 	}
-}
-
-// connectionChildren counts the children of the couriertcpd running prog,
-// other than its logger: one per connection still being served.
-func connectionChildren(prog string) int {
-	n := 0
-	for _, tcpd := range tcpdsFor(prog) {
-		for _, p := range installedProcs() {
-			if p.ppid == tcpd.pid && filepath.Base(p.exe) != "courierlogger" {
-				n++
-			}
-		}
-	}
-	return n
 }
 
 // tcpdsFor lists couriertcpd processes whose command line runs prog.
@@ -983,6 +974,16 @@ func TestSSLRCNotStarted(t *testing.T) {
 	}
 	if n := len(procsNamed("couriertcpd")); n != 0 {
 		t.Errorf("%d couriertcpd running after the -ssl scripts", n)
+	}
+	// Enabled, but the TLS helper is missing: a clear message and exit 1.
+	setValue(t, filepath.Join(inst, "etc/imapd-ssl"), "IMAPDSSLSTART", "YES")
+	setValue(t, filepath.Join(inst, "etc/imapd-ssl"), "COURIERTLS", filepath.Join(scratch, "no-such-couriertls"))
+	out, err := exec.Command(filepath.Join(inst, "libexec/imapd-ssl.rc"), "start").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "not yet available") {
+		t.Errorf("imapd-ssl.rc start without a TLS helper: %v %q", err, out)
+	}
+	if n := len(procsNamed("couriertcpd")); n != 0 {
+		t.Errorf("%d couriertcpd running after a refused -ssl start", n)
 	}
 }
 
@@ -1380,5 +1381,72 @@ func TestUnprivileged(t *testing.T) {
 		if p.uids[0] != strconv.Itoa(uid) {
 			t.Errorf("%s (pid %d) runs as uid %s, want %d", p.exe, p.pid, p.uids[0], uid)
 		}
+	}
+}
+
+// TestMkCert: mkimapdcert writes key and certificate into TLS_CERTFILE
+// with mode 600, and leaves an existing file alone.
+func TestMkCert(t *testing.T) {
+	needInstall(t, "sbin/mkimapdcert", "sbin/sysconftool")
+	needCommand(t, "openssl")
+	resetConfig(t)
+	cert := filepath.Join(scratch, "e2e-imapd.pem")
+	os.Remove(cert)
+	setValue(t, filepath.Join(inst, "etc/imapd-ssl"), "TLS_CERTFILE", cert)
+	run(t, filepath.Join(inst, "sbin/mkimapdcert"))
+	st, err := os.Stat(cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0600 {
+		t.Errorf("%s mode %v, want 0600", cert, st.Mode().Perm())
+	}
+	b, _ := os.ReadFile(cert)
+	if !bytes.Contains(b, []byte("PRIVATE KEY-----")) || !bytes.Contains(b, []byte("BEGIN CERTIFICATE")) {
+		t.Errorf("%s lacks the key or the certificate", cert)
+	}
+	out := run(t, "openssl", "x509", "-in", cert, "-noout", "-subject")
+	if !strings.Contains(out, "localhost") {
+		t.Errorf("subject %q", out)
+	}
+	out = run(t, filepath.Join(inst, "sbin/mkimapdcert"))
+	if !strings.Contains(out, "already exists") {
+		t.Errorf("second run: %q", out)
+	}
+	if b2, _ := os.ReadFile(cert); !bytes.Equal(b, b2) {
+		t.Errorf("existing certificate replaced without -f")
+	}
+}
+
+// TestReadmeListsInstalledFiles: every file `make install` puts under
+// PREFIX is named in README.md (directly or by a "dir/*" entry).
+func TestReadmeListsInstalledFiles(t *testing.T) {
+	needInstall(t)
+	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, dir := range []string{"bin", "sbin", "libexec", "share", "etc"} {
+		filepath.Walk(filepath.Join(inst, dir), func(p string, fi os.FileInfo, err error) error {
+			if err != nil || fi.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(inst, p)
+			if dir == "etc" && !strings.HasSuffix(rel, ".dist") {
+				return nil // made by install-configure and the tests
+			}
+			n++
+			if !bytes.Contains(readme, []byte(rel)) && !bytes.Contains(readme, []byte(filepath.Dir(rel)+"/*")) {
+				t.Errorf("README.md does not mention installed file %s", rel)
+			}
+			return nil
+		})
+	}
+	if n < 20 {
+		t.Errorf("only %d installed files found", n)
+	}
+	if st, err := os.Stat(filepath.Join(inst, "var/authdaemon")); err != nil || st.Mode().Perm() != 0750 {
+		t.Errorf("var/authdaemon: %v %v, want a 0750 directory", st, err)
 	}
 }
