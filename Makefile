@@ -50,7 +50,8 @@ PROGRAMS = \
 	cmd/maildiracl:bin:maildiracl \
 	cmd/deliverquota:bin:deliverquota \
 	cmd/sysconftool:sbin:sysconftool \
-	cmd/couriertls:bin:couriertls
+	cmd/couriertls:sbin:couriertls \
+	cmd/mkimapdcert:share:mkimapdcert
 
 # Only the programs whose package directory holds Go files are built, so
 # the tree builds while some programs are still being written.
@@ -104,7 +105,6 @@ templates:
 	@set -e; for f in $(RC_SCRIPTS); do $(SUBST) rc/$$f > $(BUILDDIR)/rc/$$f; done
 	@set -e; for f in $(CONFIGS); do $(SUBST) etc/$$f.dist > $(BUILDDIR)/etc/$$f.dist; done
 	@$(SUBST) sysvinit/courier-imap.sysvinit > $(BUILDDIR)/courier-imap.sysvinit
-	@$(SUBST) scripts/mkcert.sh > $(BUILDDIR)/mkcert
 	@set -e; for f in $(UNITS); do $(SUBST) systemd/$$f > $(BUILDDIR)/systemd/$$f; done
 
 install: build
@@ -115,7 +115,7 @@ install: build
 	chmod 750 $(DESTDIR)$(localstatedir)/authdaemon
 	@set -e; for p in $(present); do \
 		rest=$${p#*:}; sub=$${rest%%:*}; name=$${p##*:}; \
-		case $$sub in bin) d=$(bindir);; sbin) d=$(sbindir);; *) d=$(libexecdir);; esac; \
+		case $$sub in bin) d=$(bindir);; sbin) d=$(sbindir);; share) d=$(datadir);; *) d=$(libexecdir);; esac; \
 		[ -f $(BUILDDIR)/$$name ] || continue; \
 		echo "$(INSTALL) -m 755 $(BUILDDIR)/$$name $(DESTDIR)$$d/$$name"; \
 		$(INSTALL) -m 755 $(BUILDDIR)/$$name $(DESTDIR)$$d/$$name; \
@@ -124,8 +124,12 @@ install: build
 		$(INSTALL) -m 755 $(BUILDDIR)/rc/$$f $(DESTDIR)$(libexecdir)/$$f; done
 	@set -e; for f in $(CONFIGS); do \
 		$(INSTALL) -m 644 $(BUILDDIR)/etc/$$f.dist $(DESTDIR)$(sysconfdir)/$$f.dist; done
-	$(INSTALL) -m 755 $(BUILDDIR)/mkcert $(DESTDIR)$(sbindir)/mkimapdcert
-	$(INSTALL) -m 755 $(BUILDDIR)/mkcert $(DESTDIR)$(sbindir)/mkpop3dcert
+	@# One program, two names: called as mkpop3dcert it makes the POP3 certificate.
+	@if [ -f $(BUILDDIR)/mkimapdcert ]; then \
+		echo "$(INSTALL) -m 755 $(BUILDDIR)/mkimapdcert $(DESTDIR)$(datadir)/mkpop3dcert"; \
+		$(INSTALL) -m 755 $(BUILDDIR)/mkimapdcert $(DESTDIR)$(datadir)/mkpop3dcert; fi
+	@# The shell script of earlier releases lived in sbin/.
+	rm -f $(DESTDIR)$(sbindir)/mkimapdcert $(DESTDIR)$(sbindir)/mkpop3dcert $(DESTDIR)$(bindir)/couriertls
 	$(INSTALL) -m 755 $(BUILDDIR)/courier-imap.sysvinit $(DESTDIR)$(datadir)/courier-imap.sysvinit
 	@set -e; for f in $(UNITS); do \
 		$(INSTALL) -m 644 $(BUILDDIR)/systemd/$$f $(DESTDIR)$(datadir)/systemd/$$f; done

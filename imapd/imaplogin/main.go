@@ -5,6 +5,16 @@
 // and execs the session stage with IMAPLOGINTAG=<tag>; imapd then sends
 // the tagged OK (§1.1).
 //
+// STARTTLS (RFC 3501 §6.2.1) is offered when IMAP_STARTTLS=YES, the
+// connection is not on TLS yet, and couriertls and TLS_CERTFILE are usable
+// (internal/starttls). On STARTTLS imaplogin follows the starttls
+// contract: the OK is flushed, the pre-auth reader and its buffer are
+// dropped, the net.Conn copy of the socket is closed, couriertls takes
+// over fd 0/1, and the process environment is switched to the TLS state
+// (IMAP_TLS=1, TLS_EXTERNAL_ID, ...) so that the capability list and the
+// exec'd imapd see it. AUTHENTICATE EXTERNAL logs the certificate's
+// identity in with authdaemond's PRE (no password).
+//
 // IMAP_LOGIN_FAILURE_DELAY (seconds, default 5, Courier's fixed sleep)
 // exists for tests only.
 package main
@@ -20,6 +30,7 @@ import (
 	"gocourier/internal/authproto"
 	"gocourier/internal/imapserver"
 	"gocourier/internal/login"
+	"gocourier/internal/starttls"
 )
 
 func main() {
@@ -31,7 +42,9 @@ func main() {
 	var r io.Reader = os.Stdin
 	var w io.Writer = os.Stdout
 	closer := func() { os.Stdin.Close(); os.Exit(1) }
-	if nc, err := net.FileConn(os.Stdin); err == nil {
+	var nc net.Conn
+	if c, err := net.FileConn(os.Stdin); err == nil {
+		nc = c
 		r, w = nc, nc
 		closer = func() { nc.Close() }
 	}
@@ -59,7 +72,26 @@ func main() {
 		Closer:       closer,
 		Hostname:     os.Getenv("HOSTNAME"),
 		IsTemporary:  login.IsTemporary,
+		TLSAvailable: starttls.Available(os.Getenv),
+		StartTLS: func() (io.Reader, io.Writer, error) {
+			// PreLogin has dropped its reader; close our copy of the
+			// socket so couriertls is its only holder besides fd 0/1.
+			if nc != nil {
+				nc.Close()
+			}
+			s, err := starttls.StartStdio(starttls.Options{})
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := s.ApplyEnv("imap"); err != nil {
+				return nil, nil, err
+			}
+			return s.Conn, s.Conn, nil
+		},
 		Auth: func(req *authproto.Request) (*authproto.UserInfo, error) {
+			if req.Cmd == authproto.CmdPre {
+				return login.Pre(service, req.User)
+			}
 			if req.AuthType == authproto.AuthLogin {
 				u, pw, _ := req.LoginData()
 				return login.Login(service, u, pw)

@@ -11,6 +11,26 @@ import (
 // LITERAL+ (RFC 7888), SASL-IR (RFC 4959, which Courier accepts without
 // advertising) and, after login, UNSELECT, MOVE, SPECIAL-USE, ESEARCH.
 func Capabilities(getenv func(string) string, postAuth bool) string {
+	return capabilities(getenv, postAuth, TLSState{})
+}
+
+// TLSState is what the pre-auth stage knows about TLS (reference §3.1
+// item 5): whether STARTTLS is offered (IMAP_STARTTLS=YES, not yet on TLS,
+// couriertls and the certificate present), whether TLS is required before
+// login, and whether a verified client certificate makes EXTERNAL usable.
+type TLSState struct {
+	StartTLS      bool // advertise STARTTLS
+	LoginDisabled bool // LOGINDISABLED; LOGIN/AUTHENTICATE refused (IMAP_TLS_REQUIRED=1 before TLS)
+	External      bool // advertise AUTH=EXTERNAL (on TLS with TLS_EXTERNAL_ID)
+}
+
+// PreAuthCapabilities is Capabilities before login with the TLS items
+// placed where Courier puts them (after ACL and ID, before XMAGICTRASH).
+func PreAuthCapabilities(getenv func(string) string, tls TLSState) string {
+	return capabilities(getenv, false, tls)
+}
+
+func capabilities(getenv func(string) string, postAuth bool, tls TLSState) string {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
@@ -41,8 +61,20 @@ func Capabilities(getenv func(string) string, postAuth bool) string {
 	if getenv("IMAP_ID_FIELDS") != "" {
 		list = append(list, "ID")
 	}
-	// STARTTLS is not offered: TLS is provided by the TLS port wrapper;
-	// see the package report.
+	// STARTTLS only before login (imapd forces IMAP_STARTTLS=NO, §3.1).
+	if !postAuth {
+		if tls.StartTLS {
+			list = append(list, "STARTTLS")
+		} else if tls.External {
+			list = append(list, "AUTH=EXTERNAL")
+		}
+		// Courier says LOGINDISABLED only next to STARTTLS; we refuse
+		// logins whenever TLS is required and absent (fail closed, even
+		// if couriertls or the certificate is missing), so we say so.
+		if tls.LoginDisabled {
+			list = append(list, "LOGINDISABLED")
+		}
+	}
 	if getenv("IMAP_MOVE_EXPUNGE_TO_TRASH") == "1" {
 		list = append(list, "XMAGICTRASH")
 	}

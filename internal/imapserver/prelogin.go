@@ -14,6 +14,7 @@ import (
 
 	"gocourier/internal/authproto"
 	"gocourier/internal/imapwire"
+	"gocourier/internal/starttls"
 )
 
 // AuthFunc checks credentials with authdaemond. It returns the account on
@@ -36,6 +37,31 @@ type PreLogin struct {
 	Closer func()
 	// IsTemporary classifies Auth errors; default authproto.IsTemporary.
 	IsTemporary func(error) bool
+
+	// TLSAvailable is starttls.Available's answer (couriertls and
+	// TLS_CERTFILE usable), computed by the program: protocol code does
+	// not look at files.
+	TLSAvailable bool
+	// StartTLS, when set, switches the connection to TLS (RFC 3501
+	// §6.2.1). Run calls it after flushing "<tag> OK Begin SSL/TLS
+	// negotiation now." and drops its own reader first, so nothing the
+	// client pipelined after the command is ever interpreted (reference
+	// §3.2, CVE-2011-0411 class); the function must follow the rest of
+	// the internal/starttls contract (close extra socket copies, start
+	// couriertls) and return the plaintext reader/writer. Afterwards
+	// Getenv must report IMAP_TLS=1 (and TLS_EXTERNAL_ID, if any). An
+	// error ends Run: the client is mid-handshake.
+	StartTLS func() (io.Reader, io.Writer, error)
+}
+
+// tlsState is what the capability list and the login commands need to
+// know about TLS; it changes once, after STARTTLS.
+func (p *PreLogin) tlsState() TLSState {
+	return TLSState{
+		StartTLS:      p.StartTLS != nil && starttls.Offered("imap", p.Getenv, p.TLSAvailable),
+		LoginDisabled: starttls.TLSRequired("imap", p.Getenv),
+		External:      starttls.ExternalID("imap", p.Getenv) != "",
+	}
 }
 
 // LoginResult is a successful authentication.
@@ -84,7 +110,7 @@ func (p *PreLogin) Run(r io.Reader, w io.Writer) (*LoginResult, error) {
 			defer dl.SetReadDeadline(time.Time{})
 		}
 	}
-	caps := Capabilities(p.Getenv, false)
+	caps := PreAuthCapabilities(p.Getenv, p.tlsState())
 	c.W.Untagged("OK [CAPABILITY " + caps + "] " + textGreetingTail)
 	if err := c.Flush(); err != nil {
 		return nil, err
@@ -104,6 +130,25 @@ func (p *PreLogin) Run(r io.Reader, w io.Writer) (*LoginResult, error) {
 		}
 		if ok {
 			res, done, err := p.dispatch(c, cmd, caps)
+			if errors.Is(err, errStartTLS) {
+				// The OK must reach the client before the handshake;
+				// c and its buffer are then abandoned.
+				if err := c.Flush(); err != nil {
+					logDisc()
+					return nil, err
+				}
+				nr, nw, err := p.StartTLS()
+				if err != nil {
+					fmt.Fprintf(p.Log, "ERR: STARTTLS failed, ip=[%s], port=[%s]: %v\n", p.IP, p.Port, err)
+					return nil, fmt.Errorf("starttls: %w", err)
+				}
+				c = NewConn(oneByteReader{nr}, nw, lim)
+				if dl, ok := nr.(Deadliner); ok && p.Timeout > 0 {
+					dl.SetReadDeadline(start.Add(p.Timeout))
+				}
+				caps = PreAuthCapabilities(p.Getenv, p.tlsState())
+				continue
+			}
 			if err != nil {
 				c.Flush()
 				if !errors.Is(err, errTooMany) && !errors.Is(err, errTemporary) {
@@ -128,6 +173,9 @@ func (p *PreLogin) Run(r io.Reader, w io.Writer) (*LoginResult, error) {
 }
 
 var errTemporary = errors.New("temporary authentication problem")
+
+// errStartTLS tells Run that dispatch answered STARTTLS with OK.
+var errStartTLS = errors.New("starttls accepted")
 
 func (p *PreLogin) dispatch(c *Conn, cmd Command, caps string) (*LoginResult, bool, error) {
 	d := c.Dec
@@ -166,7 +214,21 @@ func (p *PreLogin) dispatch(c *Conn, cmd Command, caps string) (*LoginResult, bo
 		if !ok {
 			return nil, false, c.SyntaxError(cmd.Tag)
 		}
+		if p.tlsState().LoginDisabled {
+			c.No(cmd.Tag, "STARTTLS required")
+			return nil, false, nil
+		}
 		return p.finish(c, cmd.Tag, user, "", authproto.NewLogin(p.Service, user, pass))
+	case "STARTTLS":
+		if !d.CRLF() {
+			return nil, false, c.SyntaxError(cmd.Tag)
+		}
+		// Not offered, or already on TLS (IMAP_TLS=1): Courier's NO.
+		if !p.tlsState().StartTLS {
+			return nil, false, c.GenericNo(cmd.Tag)
+		}
+		c.OK(cmd.Tag, "Begin SSL/TLS negotiation now.")
+		return nil, false, errStartTLS
 	case "AUTHENTICATE":
 		return p.authenticate(c, cmd)
 	}
@@ -235,6 +297,10 @@ func (p *PreLogin) authenticate(c *Conn, cmd Command) (*LoginResult, bool, error
 	}
 	if !d.CRLF() {
 		return nil, false, c.SyntaxError(cmd.Tag)
+	}
+	if p.tlsState().LoginDisabled {
+		c.No(cmd.Tag, "STARTTLS required")
+		return nil, false, nil
 	}
 	// readResp sends a challenge and reads one base64 line; "*" cancels.
 	readResp := func(challenge string) ([]byte, bool, error) {
@@ -328,6 +394,40 @@ func (p *PreLogin) authenticate(c *Conn, cmd Command) (*LoginResult, bool, error
 		}
 		user, _, _ := strings.Cut(string(resp), " ")
 		return p.finish(c, cmd.Tag, user, mech, authproto.NewCram(p.Service, strings.ToLower(mech), chal, base64.StdEncoding.EncodeToString(resp)))
+	case "EXTERNAL":
+		// RFC 4422 Appendix A: the identity is the verified client
+		// certificate's TLS_EXTERNAL field, set by couriertls only;
+		// without one (no TLS, no certificate, certificate lacking the
+		// field) the mechanism fails closed before any exchange.
+		id := starttls.ExternalID("imap", p.Getenv)
+		if id == "" {
+			return fail()
+		}
+		var authz []byte
+		if ir != nil {
+			if *ir != "=" {
+				b, err := base64.StdEncoding.DecodeString(*ir)
+				if err != nil {
+					return fail()
+				}
+				authz = b
+			}
+		} else {
+			b, ok, err := readResp("")
+			if err != nil {
+				return nil, false, err
+			}
+			if !ok {
+				return fail()
+			}
+			authz = b
+		}
+		// An authorization identity other than the certificate's would
+		// be a proxy login, which is not supported.
+		if len(authz) > 0 && string(authz) != id {
+			return fail()
+		}
+		return p.finish(c, cmd.Tag, id, mech, authproto.NewPre(p.Service, id))
 	}
 	return fail()
 }

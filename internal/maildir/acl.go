@@ -23,7 +23,7 @@ func (m *Maildir) aclPath(name string) (string, string, error) {
 		d := m.dirOf(c)
 		return d, aclFile, nil
 	}
-	return filepath.Join(m.root, hierACLDir), c[len("INBOX."):], nil
+	return filepath.Join(m.root, hierACLDir), toMUTF7(c[len("INBOX."):]), nil
 }
 
 // GetACL returns a folder's ACL. A folder without a stored ACL has its
@@ -91,7 +91,7 @@ func (m *Maildir) pruneHierACL() {
 	for _, n := range names {
 		keep := false
 		for _, d := range dirs {
-			if strings.HasPrefix(d[1:]+".", n+".") {
+			if strings.HasPrefix(d[1:]+".", n+".") || strings.HasPrefix(toMUTF7(d[1:])+".", n+".") {
 				keep = true
 				break
 			}

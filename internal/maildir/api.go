@@ -2,8 +2,6 @@ package maildir
 
 import (
 	"time"
-
-	"gocourier/internal/maildir/acl"
 )
 
 // Options configure a Maildir handle. They come from the environment of
@@ -53,9 +51,12 @@ type MessageInfo struct {
 	// LFSize is the size from ",S=" in the name, or -1 when absent. The
 	// CRLF size (RFC822.SIZE) is Folder.CRLFSize: it needs a read of the
 	// file, so it is computed lazily and cached.
-	LFSize       int64
-	InternalDate time.Time // file mtime
-	Recent       bool      // this session moved it from new/ to cur/
+	LFSize int64
+	// InternalDate is the file mtime when already known (after
+	// OpenMessage/InternalDate); scans do not stat every file, so use
+	// Folder.InternalDate(uid) for INTERNALDATE.
+	InternalDate time.Time
+	Recent       bool // this session moved it from new/ to cur/
 }
 
 // Changes is what Rescan found since the previous scan.
@@ -82,11 +83,3 @@ type AppendResult struct {
 	UIDValidity uint32
 	UID         uint32
 }
-
-// ACLs of folders (reference §9.7). name is an IMAP name. GetACL returns
-// the stored list or acl.Default() when there is no file.
-//
-//	func (m *Maildir) GetACL(name string) (acl.List, error)
-//	func (m *Maildir) SetACL(name string, l acl.List) error
-//	func (m *Maildir) MyRights(name string, who acl.Identity) (string, error)
-var _ acl.List

@@ -33,7 +33,7 @@ func (m *Maildir) loadCache(dir string, stamp dirStamp) (scanResult, bool) {
 	if !stamp.valid || stamp.dbM < 0 {
 		return res, false
 	}
-	data, err := readFileLimit(filepath.Join(dir, cacheFile), 1<<30)
+	data, err := readFileLimit(filepath.Join(dir, cacheFile), maxMetaFile)
 	if err != nil {
 		return res, false
 	}

@@ -309,3 +309,113 @@ func TestCourierPOP3UIDLs(t *testing.T) {
 		})
 	}
 }
+
+// TestCourierSameUIDAssignment: for the same new messages and no uiddb,
+// Courier and we assign the same UIDs (sort order of new entries, §9.4).
+func TestCourierSameUIDAssignment(t *testing.T) {
+	needCourier(t, "usr/bin/imapd")
+	names := []string{"999.M1P1.h", "1000.M1P1.h", "1000.M10P1.h", "1000.M9P1.h", "99.a", "1000.M1P1.h_2", "abc", "1000.M1P1.g,S=3"}
+	mk := func() *Maildir {
+		m := newMaildir(t, Options{UseLocks: true})
+		for i, n := range names {
+			if i%2 == 0 {
+				deliver(t, m.Root(), n, "x\n")
+			} else {
+				os.WriteFile(filepath.Join(m.Root(), "cur", n+":2,S"), []byte("y\n"), 0o644)
+			}
+		}
+		return m
+	}
+	a, b := mk(), mk()
+	runCourierIMAP(t, a.Root(), "a SELECT INBOX", "b LOGOUT")
+	if _, err := b.OpenFolder("INBOX", false); err != nil {
+		t.Fatal(err)
+	}
+	da, _ := os.ReadFile(filepath.Join(a.Root(), uiddbFile))
+	db, _ := os.ReadFile(filepath.Join(b.Root(), uiddbFile))
+	strip := func(s []byte) string { return string(s[bytes.IndexByte(s, '\n'):]) }
+	if strip(da) != strip(db) {
+		t.Errorf("courier:\n%s\nours:\n%s", da, db)
+	}
+}
+
+// TestCourierConcurrentAppends: Courier's imapd and we append to one
+// folder at the same time (IMAP_USELOCKS=1 on both sides). No UID may be
+// given twice, and afterwards both see the same UIDs for all messages.
+func TestCourierConcurrentAppends(t *testing.T) {
+	needCourier(t, "usr/bin/imapd")
+	m := newMaildir(t, Options{UseLocks: true, Keywords: true})
+	if err := m.CreateFolder("INBOX.Box"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 25
+	var script []string
+	for i := 0; i < n; i++ {
+		body := fmt.Sprintf("Subject: courier %d\r\n\r\nx\r\n", i)
+		script = append(script, fmt.Sprintf("c%d APPEND INBOX.Box {%d}\r\n%s", i, len(body), body))
+	}
+	script = append(script, "z LOGOUT")
+	outc := make(chan string, 1)
+	go func() { outc <- runCourierIMAP(t, m.Root(), script...) }()
+	ours := map[uint32]bool{}
+	for i := 0; i < n; i++ {
+		res, err := m.Append("INBOX.Box", strings.NewReader(fmt.Sprintf("Subject: ours %d\r\n\r\ny\r\n", i)), 0, nil, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours[res.UID] = true
+	}
+	out := <-outc
+	re := regexp.MustCompile(`APPENDUID \d+ (\d+)\]`)
+	courierUIDs := re.FindAllStringSubmatch(out, -1)
+	if len(courierUIDs) != n {
+		t.Fatalf("courier appended %d:\n%s", len(courierUIDs), out)
+	}
+	for _, c := range courierUIDs {
+		u, _ := strconv.Atoi(c[1])
+		if ours[uint32(u)] {
+			t.Errorf("UID %d given to both Courier and us", u)
+		}
+		ours[uint32(u)] = true
+	}
+	f, err := m.OpenFolder("INBOX.Box", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Len() != 2*n || len(ours) != 2*n {
+		t.Errorf("messages %d, distinct UIDs %d", f.Len(), len(ours))
+	}
+	for u := range ours {
+		if _, ok := f.Message(u); !ok {
+			t.Errorf("acknowledged UID %d missing", u)
+		}
+	}
+	out2 := runCourierIMAP(t, m.Root(), "a SELECT INBOX.Box", "b UID FETCH 1:* (UID FLAGS)", "c LOGOUT")
+	if cv, ov := courierView(out2), ourView(f); fmt.Sprint(cv) != fmt.Sprint(ov) {
+		t.Errorf("views differ:\ncourier %v\nours    %v", cv, ov)
+	}
+}
+
+// TestCourierQuotaView: Courier's GETQUOTAROOT reads the maildirsize we
+// maintain (APPEND, COPY, EXPUNGE deltas) and reports our usage. Both
+// numbers are KiB rounded up (the limit too: 100000 bytes is 98).
+func TestCourierQuotaView(t *testing.T) {
+	needCourier(t, "usr/bin/imapd")
+	m := newMaildir(t, Options{UseLocks: true})
+	m.CreateFolder("INBOX.Sent")
+	if _, err := m.RecalcQuota("100000S,50C"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		m.Append("INBOX.Sent", strings.NewReader(strings.Repeat("line\r\n", 300*(i+1))), 0, nil, time.Time{})
+	}
+	f, _ := m.OpenFolder("INBOX.Sent", false)
+	f.CopyTo("INBOX", []uint32{1, 2})
+	f.Expunge([]uint32{3})
+	u, _ := m.QuotaUsage()
+	out := runCourierIMAP(t, m.Root(), "a GETQUOTAROOT INBOX", "b LOGOUT")
+	want := fmt.Sprintf(`* QUOTA "ROOT" (STORAGE %d %d MESSAGE %d %d)`, (u.Bytes+1023)/1024, (u.Spec.Bytes+1023)/1024, u.Count, u.Spec.Count)
+	if !strings.Contains(out, want) || u.Count != 4 {
+		t.Errorf("want %s (usage %+v), courier said:\n%s", want, u, out)
+	}
+}

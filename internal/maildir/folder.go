@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"gocourier/internal/maildir/pop3list"
 	"gocourier/internal/maildir/uiddb"
 )
 
@@ -339,7 +340,7 @@ func sameStrings(a, b []string) bool {
 func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map[string]bool, error) {
 	var res scanResult
 	dbPath := filepath.Join(dir, uiddbFile)
-	data, err := readFileLimit(dbPath, 1<<30)
+	data, err := readFileLimit(dbPath, maxMetaFile)
 	exists := err == nil
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return res, nil, fmt.Errorf("maildir: read %s: %w", dbPath, err)
@@ -418,7 +419,9 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map
 			syncDir(newDir)
 		}
 	}
-	sort.Slice(pending, func(i, j int) bool { return pending[i].base < pending[j].base })
+	// Courier's order: by the leading number of the name (arrival
+	// time; a name without one counts as 0), then bytewise.
+	sort.Slice(pending, func(i, j int) bool { return pop3list.Compare(pending[i].base, pending[j].base) < 0 })
 	for _, p := range pending {
 		if db.NextUID == ^uint32(0) {
 			break // UID space exhausted; Courier has the same limit

@@ -294,12 +294,13 @@ func (m *Maildir) CreateFolder(name string) error {
 		if m.FolderExists(p) {
 			continue
 		}
-		hp := filepath.Join(m.root, hierACLDir, p[len("INBOX."):])
+		hname := toMUTF7(p[len("INBOX."):]) // Courier's spelling, §9.7
+		hp := filepath.Join(m.root, hierACLDir, hname)
 		if _, err := os.Stat(hp); err == nil {
 			continue
 		}
 		os.MkdirAll(filepath.Join(m.root, hierACLDir), 0o755)
-		if err := m.writeFileAtomic(filepath.Join(m.root, hierACLDir), p[len("INBOX."):], acl.Default().Bytes(), 0o644); err != nil {
+		if err := m.writeFileAtomic(filepath.Join(m.root, hierACLDir), hname, acl.Default().Bytes(), 0o644); err != nil {
 			return fmt.Errorf("maildir: create %s: %w", c, err)
 		}
 	}

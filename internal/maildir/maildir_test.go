@@ -525,3 +525,63 @@ func TestSnapshotCache(t *testing.T) {
 		t.Errorf("corrupt cache: %v", err)
 	}
 }
+
+func TestPOP3Drop(t *testing.T) {
+	m := newMaildir(t, Options{})
+	deliver(t, m.Root(), "1795000002.M1P1.h,S=6", "hello\n")
+	deliver(t, m.Root(), "1795000001.M1P1.h,S=3", "ab\n")
+	m.RecalcQuota("1000S")
+	d, err := m.OpenPOP3()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.OpenPOP3(); !errors.Is(err, ErrLocked) {
+		t.Errorf("second POP3 session: %v", err)
+	}
+	msgs := d.Messages()
+	if len(msgs) != 2 || msgs[0].Size != 4 || msgs[1].Size != 7 || !strings.HasPrefix(msgs[0].UIDL, "UID1-") {
+		t.Fatalf("messages %+v", msgs)
+	}
+	d.MarkSeen(1)
+	if err := d.Delete([]int{0}); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	d2, err := m.OpenPOP3()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	msgs2 := d2.Messages()
+	if len(msgs2) != 1 || msgs2[0].UIDL != msgs[1].UIDL || !strings.HasSuffix(msgs2[0].Name, ":2,S") {
+		t.Errorf("after delete %+v", msgs2)
+	}
+	if u, _ := m.QuotaUsage(); u.Bytes != 6 || u.Count != 1 {
+		t.Errorf("quota after POP3 delete %+v", u)
+	}
+}
+
+func TestHierACLNames(t *testing.T) {
+	if got := toMUTF7("Été"); got != "&AMk-t&AOk-" {
+		t.Errorf("toMUTF7 = %q", got)
+	}
+	if got := toMUTF7("a&b 日本"); got != "a&-b &ZeVnLA-" {
+		t.Errorf("toMUTF7 = %q", got)
+	}
+	m := newMaildir(t, Options{})
+	if err := m.CreateFolder("INBOX.Été.x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(m.Root(), hierACLDir, "&AMk-t&AOk-")); err != nil {
+		t.Errorf("hieracl not under Courier's mUTF-7 name: %v", err)
+	}
+	l, _ := m.GetACL("INBOX.Été")
+	m.SetACL("INBOX.Été", l.Set("user=bob", "l"))
+	if r, _ := m.MyRights("INBOX.Été", acl.Identity{User: "bob"}); r != "l" {
+		t.Errorf("rights %q", r)
+	}
+	m.pruneHierACL()
+	if _, err := os.Stat(filepath.Join(m.Root(), hierACLDir, "&AMk-t&AOk-")); err != nil {
+		t.Errorf("live hieracl pruned: %v", err)
+	}
+}

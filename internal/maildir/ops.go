@@ -2,6 +2,7 @@ package maildir
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -269,7 +270,7 @@ func copyCRLFtoLF(w *bufio.Writer, r io.Reader) (int64, error) {
 					n++
 				}
 			}
-			i := strings.IndexByte(string(b), '\r')
+			i := bytes.IndexByte(b, '\r')
 			if i < 0 {
 				w.Write(b)
 				n += int64(len(b))
@@ -313,14 +314,14 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 	dbPath := filepath.Join(dir, uiddbFile)
 	db, cached := m.dbCache.get(dbPath)
 	if !cached {
-		data, _ := readFileLimit(dbPath, 1<<30)
+		data, _ := readFileLimit(dbPath, maxMetaFile)
 		db = uiddb.Parse(data)
 	}
 	if !db.HeaderOK || db.BadLines > 0 {
 		if _, _, err := m.scanDir(dir, false, 0); err != nil {
 			return 0, nil, err
 		}
-		data, _ := readFileLimit(dbPath, 1<<30)
+		data, _ := readFileLimit(dbPath, maxMetaFile)
 		db = uiddb.Parse(data)
 		if !db.HeaderOK {
 			return 0, nil, fmt.Errorf("maildir: %s: uiddb unusable after rescan", dir)

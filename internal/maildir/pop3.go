@@ -174,10 +174,32 @@ func (d *POP3Drop) Open(i int) (*os.File, error) {
 		return nil, ErrNoSuchMessage
 	}
 	fh, err := os.Open(filepath.Join(d.m.root, "cur", d.msgs[i].Name))
+	if errors.Is(err, fs.ErrNotExist) && d.relocate(i) {
+		fh, err = os.Open(filepath.Join(d.m.root, "cur", d.msgs[i].Name))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("maildir: pop3 open: %w", err)
 	}
 	return fh, nil
+}
+
+// relocate finds message i again after another process (an IMAP session,
+// Courier's imapd, a mail client's flag change) renamed it within cur/:
+// a flag change keeps the base name and only rewrites the ":2,..." part.
+// It reports whether the file was found under a new name.
+func (d *POP3Drop) relocate(i int) bool {
+	base, _, _ := splitName(d.msgs[i].Name)
+	ents, err := os.ReadDir(filepath.Join(d.m.root, "cur"))
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if b, _, _ := splitName(e.Name()); b == base {
+			d.msgs[i].Name = e.Name()
+			return true
+		}
+	}
+	return false
 }
 
 // MarkSeen adds the S flag to message i after a RETR (Courier does this,
@@ -214,7 +236,12 @@ func (d *POP3Drop) Delete(idx []int) error {
 				sz = st.Size()
 			}
 		}
-		if err := os.Remove(p); err != nil {
+		err := os.Remove(p)
+		if errors.Is(err, fs.ErrNotExist) && d.relocate(i) {
+			p = filepath.Join(d.m.root, "cur", d.msgs[i].Name)
+			err = os.Remove(p)
+		}
+		if err != nil {
 			if firstErr == nil && !errors.Is(err, fs.ErrNotExist) {
 				firstErr = fmt.Errorf("maildir: pop3 delete: %w", err)
 			}

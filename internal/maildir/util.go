@@ -133,3 +133,8 @@ func ctimeOf(fi fs.FileInfo) int64 {
 	}
 	return fi.ModTime().Unix()
 }
+
+// maxMetaFile bounds how much of a uiddb or snapshot cache is read (a
+// 1,000,000-message uiddb is about 90 MB); a larger file is hostile and
+// is read truncated, which the parsers treat as a torn file.
+const maxMetaFile = 256 << 20

@@ -22,8 +22,10 @@ type Capabilities struct {
 //	POP3_LOGIN_DELAY         LOGIN-DELAY value; Courier always says 10 (default 10, 0 = omit)
 //	POP3_EXPIRE              EXPIRE value (e.g. NEVER, 30); unset = omit
 //
-// STLS is never advertised by this implementation: TLS is terminated in
-// front of the login stage (couriertls-style) on the TLS port.
+// On TLS with a verified client certificate (TLS_EXTERNAL_ID, set only by
+// couriertls) EXTERNAL is added to the SASL list, as Courier does
+// ("SASL <list> EXTERNAL", reference §6.1). STLS depends on files
+// (couriertls, the certificate), so the login stage sets it.
 func CapabilitiesFromEnv(getenv func(string) string) Capabilities {
 	var c Capabilities
 	list := getenv("POP3AUTH")
@@ -31,6 +33,9 @@ func CapabilitiesFromEnv(getenv func(string) string) Capabilities {
 		list = getenv("POP3AUTH_TLS")
 	}
 	c.SASL = strings.Fields(strings.ToUpper(list))
+	if getenv("POP3_TLS") == "1" && getenv("TLS_EXTERNAL_ID") != "" && len(c.SASL) > 0 {
+		c.SASL = append(c.SASL, "EXTERNAL")
+	}
 	c.LoginDelay = 10
 	if v := getenv("POP3_LOGIN_DELAY"); v != "" {
 		if n, err := strconv.Atoi(v); err == nil && n >= 0 {

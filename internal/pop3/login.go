@@ -40,6 +40,27 @@ type Login struct {
 	Failed func(Credentials, error)
 
 	UTF8 bool // the client sent UTF8 (RFC 6856 §2)
+
+	// StartTLS, when set and Capa.STLS is true, performs STLS (RFC 2595
+	// §4): Serve flushes "+OK Begin SSL/TLS negotiation now.", abandons
+	// its Conn (and whatever the client pipelined after STLS, which is
+	// never interpreted: CVE-2011-0411 class) and continues on the Conn
+	// returned, which must be built on the plaintext side of couriertls
+	// (internal/starttls). The function may update Capa, External and
+	// TLSRequired for the TLS state; Serve itself turns STLS and
+	// TLSRequired off. An error ends Serve (Disconnected): the client is
+	// mid-handshake.
+	StartTLS func() (*Conn, error)
+	// TLSRequired refuses USER, PASS and AUTH with "-ERR TLS required to
+	// log in." (POP3_TLS_REQUIRED=1 before TLS, Courier's wording).
+	TLSRequired bool
+	// External is the verified client-certificate identity for AUTH
+	// EXTERNAL; "" refuses the mechanism (fail closed).
+	External string
+	// Pre logs External in without a password (authdaemond PRE).
+	Pre func(id string) error
+	// TLSDone is set once STLS has succeeded (the "stls=1" of the log).
+	TLSDone bool
 }
 
 // Serve returns the accepted credentials, or the Outcome that ended the
@@ -65,6 +86,10 @@ func (l *Login) Serve() (*Credentials, Outcome) {
 			return nil, Disconnected
 		}
 		cmd, args := splitCommand(line)
+		if l.TLSRequired && (cmd == "USER" || cmd == "PASS" || cmd == "AUTH") {
+			c.Err("TLS required to log in.")
+			continue
+		}
 		switch cmd {
 		case "CAPA":
 			l.Capa.write(c)
@@ -100,7 +125,23 @@ func (l *Login) Serve() (*Credentials, Outcome) {
 			l.UTF8 = true
 			c.OK("UTF8 enabled")
 		case "STLS":
-			c.Err("TLS support not available.")
+			if !l.Capa.STLS || l.StartTLS == nil || len(args) > 0 {
+				c.Err("TLS support not available.")
+				continue
+			}
+			c.OK("Begin SSL/TLS negotiation now.")
+			if err := c.Flush(); err != nil {
+				return nil, Disconnected
+			}
+			nc, err := l.StartTLS()
+			if err != nil {
+				return nil, Disconnected
+			}
+			// Nothing of the plaintext phase survives: a half-given USER
+			// is forgotten, as after a new connection.
+			l.Conn, c = nc, nc
+			user, haveUser = "", false
+			l.Capa.STLS, l.TLSRequired, l.TLSDone = false, false, true
 		case "QUIT":
 			c.OK("Bye.")
 			c.Flush()
@@ -130,6 +171,11 @@ func (l *Login) finish(cr Credentials, err error) *Credentials {
 		l.Conn.Err("[SYS/TEMP] Temporary problem, please try again later")
 		return nil
 	}
+	return l.refuse(cr, err)
+}
+
+// refuse answers a refused login after Courier's delay; it returns nil.
+func (l *Login) refuse(cr Credentials, err error) *Credentials {
 	if l.Failed != nil {
 		l.Failed(cr, err)
 	}
@@ -191,6 +237,23 @@ func (l *Login) auth(args []string) *Credentials {
 			return nil
 		}
 		return l.try(Credentials{User: string(u), Pass: string(p), Method: "LOGIN"})
+	case "EXTERNAL":
+		// RFC 4422 Appendix A. The identity comes from the verified
+		// client certificate only; without one the mechanism fails before
+		// any exchange.
+		if l.External == "" || l.Pre == nil {
+			c.Err("[AUTH] Login failed.")
+			return nil
+		}
+		authz, ok := l.challenge("", initial)
+		if !ok {
+			return nil
+		}
+		cr := Credentials{User: l.External, Method: mech}
+		if len(authz) > 0 && string(authz) != l.External {
+			return l.refuse(cr, errExternalAuthz)
+		}
+		return l.finish(cr, l.Pre(l.External))
 	case "CRAM-MD5", "CRAM-SHA1", "CRAM-SHA256":
 		if l.CRAM == nil || initial != nil {
 			c.Err("Unsupported authentication mechanism.")
@@ -223,6 +286,10 @@ func (l *Login) auth(args []string) *Credentials {
 		return nil
 	}
 }
+
+// errExternalAuthz refuses an EXTERNAL authorization identity that is not
+// the certificate's (a proxy login, not supported).
+var errExternalAuthz = errors.New("pop3: EXTERNAL authorization identity differs from the certificate")
 
 // challenge sends "+ base64(prompt)" unless an initial response was given,
 // and decodes the answer. "=" is an empty initial response and "*" cancels

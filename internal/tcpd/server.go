@@ -307,6 +307,11 @@ func (s *Server) handle(c *net.TCPConn, wait bool) int {
 		Stdin:  f,
 		Stdout: f,
 		Stderr: s.childStderr,
+		// Each connection is its own process group, so that shutdown
+		// reaches every process of the chain: couriertls drops root
+		// after starting the login stage and could not forward a signal
+		// to it (or to the session running as the mail user).
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
 	}
 	if s.opt.Stderr == "socket" {
 		cmd.Stderr = f
@@ -325,7 +330,7 @@ func (s *Server) handle(c *net.TCPConn, wait bool) int {
 	s.wg.Add(1)
 	if s.stopping {
 		// Shutdown ran while we were starting it: it was not signalled.
-		cmd.Process.Signal(syscall.SIGTERM)
+		signalGroup(cmd.Process, syscall.SIGTERM)
 	}
 	s.mu.Unlock()
 	s.countWarn(n)
@@ -412,7 +417,7 @@ func (s *Server) Shutdown(grace time.Duration) {
 		ln.Close()
 	}
 	for _, p := range s.children {
-		p.Signal(syscall.SIGTERM)
+		signalGroup(p, syscall.SIGTERM)
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})
@@ -425,7 +430,7 @@ func (s *Server) Shutdown(grace time.Duration) {
 	s.mu.Lock()
 	for pid, p := range s.children {
 		s.log.Printf("WARN: couriertcpd: child %d ignored SIGTERM, killing it", pid)
-		p.Kill()
+		signalGroup(p, syscall.SIGKILL)
 	}
 	s.mu.Unlock()
 	select {
@@ -446,3 +451,12 @@ func (s *Server) SetChildStderr(f *os.File) { s.childStderr = f }
 
 // String is for debugging.
 func (s *Server) String() string { return fmt.Sprintf("tcpd(%d children)", s.Children()) }
+
+// signalGroup sends sig to the process group of a child (started with
+// Setpgid, so its group id is its pid), falling back to the child alone
+// when the group is gone.
+func signalGroup(p *os.Process, sig syscall.Signal) {
+	if err := syscall.Kill(-p.Pid, sig); err != nil {
+		p.Signal(sig)
+	}
+}

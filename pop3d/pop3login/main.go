@@ -9,6 +9,14 @@
 // It reads the socket a byte at a time so that commands the client
 // pipelined after PASS stay in the socket for pop3d.
 //
+// STLS (RFC 2595 §4) is offered when POP3_STARTTLS=YES, the connection is
+// not on TLS yet, and couriertls and TLS_CERTFILE are usable; it follows
+// the internal/starttls contract (the pre-STLS reader and its buffer are
+// dropped, the net.Conn copy of the socket closed, couriertls takes fd
+// 0/1, the process environment switches to POP3_TLS=1 ...).
+// POP3_TLS_REQUIRED=1 refuses USER/PASS/AUTH until TLS. AUTH EXTERNAL
+// logs the client certificate's identity in with authdaemond's PRE.
+//
 // POP3_LOGIN_FAILURE_DELAY (seconds, default 5 as Courier) exists for
 // tests only; POP3_LOGIN_TIMEOUT (seconds, default 60) bounds each
 // command before login.
@@ -25,6 +33,7 @@ import (
 
 	"gocourier/internal/login"
 	"gocourier/internal/pop3"
+	"gocourier/internal/starttls"
 )
 
 func main() {
@@ -57,7 +66,9 @@ func run(pop3d, defMaildir string) int {
 	start := time.Now()
 	var r io.Reader = os.Stdin
 	var w io.Writer = os.Stdout
+	var sock net.Conn
 	if nc, err := net.FileConn(os.Stdin); err == nil {
+		sock = nc
 		if tc, ok := nc.(*net.TCPConn); ok {
 			_ = tc.SetNoDelay(true)
 		}
@@ -97,6 +108,8 @@ func run(pop3d, defMaildir string) int {
 		},
 		Hostname:    hostname(),
 		IsTemporary: login.IsTemporary,
+		TLSRequired: starttls.TLSRequired("pop3", os.Getenv),
+		External:    starttls.ExternalID("pop3", os.Getenv),
 		Failed: func(cr pop3.Credentials, _ error) {
 			if cr.Method == "USER" {
 				fmt.Fprintf(os.Stderr, "INFO: LOGIN FAILED, user=%s, %s\n", cr.User, where)
@@ -104,6 +117,33 @@ func run(pop3d, defMaildir string) int {
 				fmt.Fprintf(os.Stderr, "INFO: LOGIN FAILED, method=%s, %s\n", cr.Method, where)
 			}
 		},
+	}
+	l.Capa.STLS = starttls.Offered("pop3", os.Getenv, starttls.Available(os.Getenv))
+	l.Pre = func(id string) error {
+		a, err := login.Pre(service, id)
+		if err == nil {
+			acct = a
+		}
+		return err
+	}
+	l.StartTLS = func() (*pop3.Conn, error) {
+		// Serve has abandoned its reader; couriertls must be the only
+		// holder of the socket besides fd 0/1.
+		if sock != nil {
+			sock.Close()
+		}
+		s, err := starttls.StartStdio(starttls.Options{})
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "ERR: STLS failed, %s: %v\n", where, err)
+			return nil, err
+		}
+		if err := s.ApplyEnv("pop3"); err != nil {
+			return nil, err
+		}
+		l.Capa = pop3.CapabilitiesFromEnv(os.Getenv)
+		l.External = starttls.ExternalID("pop3", os.Getenv)
+		conn = pop3.NewConn(s.Conn, s.Conn, true)
+		return conn, nil
 	}
 	cr, out := l.Serve()
 	conn.Flush()
