@@ -217,3 +217,43 @@ func FuzzReadTagged(f *testing.F) {
 		_, _ = ic.readTagged("b1")
 	})
 }
+
+func TestMergeKeepsOtherWorkloads(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "results.json")
+	old := newResults(smokeParams(), []*server{{name: "courier", version: "c1"}, {name: "ours", version: "o1"}})
+	old.add("courier", map[string]float64{"login1": 100, "poplogins1": 7})
+	old.add("ours", map[string]float64{"login1": 50, "poplogins1": 3})
+	old.fail("ours", "pop3login", errors.New("old failure"))
+	if err := old.save(path); err != nil {
+		t.Fatal(err)
+	}
+	cur := newResults(smokeParams(), []*server{{name: "ours", version: "o2"}})
+	cur.add("ours", map[string]float64{"poplogins1": 9})
+	if err := cur.mergeFrom(path, []string{"pop3login"}); err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		srv, key string
+		want     float64
+	}{
+		{"ours", "poplogins1", 9},  // re-run: new value only
+		{"ours", "login1", 50},     // not re-run: kept
+		{"courier", "login1", 100}, // server not run now: kept
+		{"courier", "poplogins1", 7},
+	}
+	for _, c := range checks {
+		if v, ok := cur.value(c.srv, c.key); !ok || v != c.want {
+			t.Errorf("%s/%s = %v,%v want %v", c.srv, c.key, v, ok, c.want)
+		}
+	}
+	if len(cur.samples["ours"]["poplogins1"]) != 1 {
+		t.Errorf("old samples of a re-run workload kept: %v", cur.samples["ours"]["poplogins1"])
+	}
+	if _, ok := cur.errs["ours"]["pop3login"]; ok {
+		t.Error("old failure of a re-run workload kept")
+	}
+	if len(cur.servers) != 2 || cur.servers[0].name != "courier" {
+		t.Errorf("servers after merge: %v", len(cur.servers))
+	}
+}

@@ -39,6 +39,8 @@ type options struct {
 	charts  string
 	work    string
 	servers string
+	merge   bool
+	report  bool // only rewrite the report from bench/results.json
 	only    []string
 	repo    string
 	logf    func(format string, args ...any)
@@ -56,6 +58,8 @@ func main() {
 	flag.StringVar(&o.charts, "charts", "", "directory for the SVG charts (default bench/charts)")
 	flag.StringVar(&o.work, "work", "", "scratch directory (default /srv/bench when root, else a temp dir)")
 	flag.StringVar(&o.servers, "servers", "", "comma-separated subset of ours,courier,dovecot (default all; smoke: ours)")
+	flag.BoolVar(&o.merge, "merge", false, "keep the figures of workloads and servers not run now from the previous run's results (bench/results.json)")
+	flag.BoolVar(&o.report, "report", false, "run nothing: rewrite the report and charts from bench/results.json")
 	flag.Parse()
 	o.only = flag.Args()
 	o.logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
@@ -92,6 +96,9 @@ func run(o options) (*results, error) {
 	}
 	if o.logf == nil {
 		o.logf = func(string, ...any) {}
+	}
+	if o.report {
+		return rewriteReport(o, p)
 	}
 	if o.user == "" {
 		o.user = "cbench"
@@ -213,7 +220,9 @@ func run(o options) (*results, error) {
 			for i := 0; i < p.runs; i++ {
 				vals, err := runOne(e, p, s, w, master)
 				if err != nil {
-					o.logf("%s/%s run %d: %v", s.name, w.name, i+1, err)
+					// keep what was measured before the failure
+					o.logf("%s/%s run %d: %v (partial: %s)", s.name, w.name, i+1, err, fmtVals(vals))
+					res.add(s.name, vals)
 					res.fail(s.name, w.name, err)
 					break
 				}
@@ -236,6 +245,19 @@ func run(o options) (*results, error) {
 		charts = filepath.Join(o.repo, "bench", "charts")
 	}
 	if out != "" {
+		saved := filepath.Join(filepath.Dir(charts), "results.json")
+		if o.merge {
+			var names []string
+			for _, w := range sel {
+				names = append(names, w.name)
+			}
+			if err := res.mergeFrom(saved, names); err != nil {
+				return res, err
+			}
+		}
+		if err := res.save(saved); err != nil {
+			return res, err
+		}
 		if err := res.write(out, charts); err != nil {
 			return res, err
 		}
@@ -298,4 +320,24 @@ func fmtVals(v map[string]float64) string {
 		parts = append(parts, fmt.Sprintf("%s=%.4g", k, v[k]))
 	}
 	return strings.Join(parts, " ")
+}
+
+// rewriteReport regenerates BENCHMARKS.md and the charts from the saved
+// results without running anything.
+func rewriteReport(o options, p params) (*results, error) {
+	out := o.out
+	if out == "" {
+		out = filepath.Join(o.repo, "BENCHMARKS.md")
+	}
+	charts := o.charts
+	if charts == "" {
+		charts = filepath.Join(o.repo, "bench", "charts")
+	}
+	res := newResults(p, nil)
+	if err := res.mergeFrom(filepath.Join(filepath.Dir(charts), "results.json"), nil); err != nil {
+		return nil, err
+	}
+	res.machine = machineInfo()
+	res.date = res.savedDate + " (report rewritten " + time.Now().UTC().Format("2006-01-02 15:04 UTC") + ")"
+	return res, res.write(out, charts)
 }

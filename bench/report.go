@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"html"
 	"os"
@@ -12,12 +13,13 @@ import (
 
 // results collects the samples of every server and metric.
 type results struct {
-	p       params
-	servers []*server
-	samples map[string]map[string][]float64 // server -> metric key -> samples
-	errs    map[string]map[string]string    // server -> workload -> error
-	machine string
-	date    string
+	p         params
+	servers   []*server
+	samples   map[string]map[string][]float64 // server -> metric key -> samples
+	errs      map[string]map[string]string    // server -> workload -> error
+	machine   string
+	date      string
+	savedDate string // date of the merged previous results
 }
 
 func newResults(p params, srvs []*server) *results {
@@ -109,7 +111,7 @@ func (r *results) cell(srv, key string) string {
 			continue
 		}
 		if rv, ok := r.value(ref, key); ok && rv != 0 {
-			rat = append(rat, fmt.Sprintf("×%.2f %s", v/rv, strings.ToUpper(ref[:1])))
+			rat = append(rat, "×"+fmtRatio(v/rv)+" "+strings.ToUpper(ref[:1]))
 		}
 	}
 	if len(rat) > 0 {
@@ -189,6 +191,7 @@ func (r *results) write(mdPath, chartDir string) error {
 		r.p.seed, r.p.smallMsgs, r.p.bigMsgs, r.p.bigMaxSize>>20, r.p.popMsgs, r.p.appendMsgs, r.p.sessions, r.p.loginDur)
 	fmt.Fprintf(&b, "Bounds: APPEND stops after %v and RETR after %v (the rate is computed on what was done); every command has a %v deadline.\n\n",
 		appendLimit, retrLimit, ioTimeout)
+	b.WriteString(reportNotes)
 	for _, g := range groups() {
 		var ms []metric
 		for _, m := range metrics {
@@ -346,3 +349,123 @@ func loadavg() string {
 	}
 	return strings.Join(f[:3], " ")
 }
+
+// saved is the JSON form of results (bench/results.json), so that a later
+// run of some workloads can be merged with the figures of the others.
+type saved struct {
+	Servers []savedServer                   `json:"servers"`
+	Samples map[string]map[string][]float64 `json:"samples"`
+	Errors  map[string]map[string]string    `json:"errors"`
+	Date    string                          `json:"date"`
+}
+
+type savedServer struct {
+	Name, Version, Unavailable string
+}
+
+func (r *results) save(path string) error {
+	s := saved{Samples: r.samples, Errors: r.errs, Date: r.date}
+	for _, sv := range r.servers {
+		s.Servers = append(s.Servers, savedServer{sv.name, sv.version, sv.unavailable})
+	}
+	b, err := json.MarshalIndent(s, "", " ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// mergeFrom adds the previous run's figures for everything this run did
+// not measure: other workloads, and servers that were not run now.
+func (r *results) mergeFrom(path string, ran []string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("merge: %w", err)
+	}
+	var old saved
+	if err := json.Unmarshal(b, &old); err != nil {
+		return fmt.Errorf("merge %s: %w", path, err)
+	}
+	now := map[string]bool{}
+	for _, sv := range r.servers {
+		if sv.unavailable == "" {
+			now[sv.name] = true
+		}
+	}
+	ranMetric := map[string]bool{}
+	for _, m := range metrics {
+		if slices.Contains(ran, m.group) {
+			ranMetric[m.key] = true
+		}
+	}
+	for srv, ms := range old.Samples {
+		for k, xs := range ms {
+			if now[srv] && ranMetric[k] {
+				continue
+			}
+			if r.samples[srv] == nil {
+				r.samples[srv] = map[string][]float64{}
+			}
+			r.samples[srv][k] = xs
+		}
+	}
+	for srv, es := range old.Errors {
+		for wl, e := range es {
+			if now[srv] && slices.Contains(ran, wl) {
+				continue
+			}
+			if r.errs[srv] == nil {
+				r.errs[srv] = map[string]string{}
+			}
+			r.errs[srv][wl] = e
+		}
+	}
+	for _, os := range old.Servers {
+		found := false
+		for _, sv := range r.servers {
+			if sv.name == os.Name {
+				found = true
+				if sv.unavailable != "" && os.Unavailable == "" {
+					sv.unavailable, sv.version = "", os.Version
+				}
+			}
+		}
+		if !found {
+			r.servers = append(r.servers, &server{name: os.Name, version: os.Version, unavailable: os.Unavailable})
+		}
+	}
+	r.savedDate = old.Date
+	slices.SortStableFunc(r.servers, func(a, b *server) int { return order(a.name) - order(b.name) })
+	return nil
+}
+
+func order(name string) int {
+	return slices.Index([]string{"courier", "dovecot", "ours"}, name)
+}
+
+func fmtRatio(x float64) string {
+	if x >= 0.1 {
+		return fmt.Sprintf("%.2f", x)
+	}
+	return fmt.Sprintf("%.2g", x)
+}
+
+// reportNotes explains figures that look surprising; each was checked by
+// hand on the real servers (see bench/README.md).
+const reportNotes = `Notes:
+
+* Courier's pop3d sends a RETR answer in several small writes; with Nagle's
+  algorithm on the server and delayed ACKs on the client, most messages
+  above a few KB cost about 40 ms each on loopback, hence its low RETR rate
+  (the same happens with any client that does not pipeline).
+* Courier rewrites courierimapuiddb (one line per message) on every APPEND,
+  so APPEND into a 20,000-message folder is slow; its pop3d reads every
+  message at login to count CRLF sizes, then caches them
+  (courierpop3dsizelist), so its first UIDL/login is slower than later ones.
+* IDLE: Courier with IMAP_ENHANCEDIDLE=1 is notified through FAM (gamin),
+  Dovecot through inotify with its own delay; without enhanced IDLE Courier
+  polls every 60 s.
+* A figure missing for one server means that workload failed there; the
+  reason is printed under the table.
+
+`

@@ -190,8 +190,13 @@ func run() int {
 }
 
 func stats(who string, s *pop3.Session, c *pop3.Conn, start time.Time) string {
-	return fmt.Sprintf("%s, top=%d, retr=%d, rcvd=%d, sent=%d, time=%d", who,
-		s.Stats.Top, s.Stats.Retr, c.Rcvd, c.Sent(), int(time.Since(start).Seconds()))
+	// ", stls=1" when the session is on TLS (POP3_TLS=1), reference §1.4.
+	tls := ""
+	if os.Getenv("POP3_TLS") == "1" {
+		tls = ", stls=1"
+	}
+	return fmt.Sprintf("%s, top=%d, retr=%d, rcvd=%d, sent=%d, time=%d%s", who,
+		s.Stats.Top, s.Stats.Retr, c.Rcvd, c.Sent(), int(time.Since(start).Seconds()), tls)
 }
 
 func sanity() bool {

@@ -86,9 +86,15 @@ func (s *Session) Writer() *imapwire.Writer { return s.c.W }
 var errLogout = errors.New("logout")
 
 func (s *Session) logEnd(kind string) {
-	fmt.Fprintf(s.cfg.Log, "%s, user=%s, ip=[%s], port=[%s], headers=%d, body=%d, rcvd=%d, sent=%d, time=%d\n",
+	// Courier adds ", starttls=1" whenever the session is on TLS
+	// (IMAP_TLS=1, set by couriertls or after STARTTLS), reference §1.4.
+	tls := ""
+	if s.cfg.Getenv("IMAP_TLS") == "1" {
+		tls = ", starttls=1"
+	}
+	fmt.Fprintf(s.cfg.Log, "%s, user=%s, ip=[%s], port=[%s], headers=%d, body=%d, rcvd=%d, sent=%d, time=%d%s\n",
 		kind, s.cfg.User, s.cfg.IP, s.cfg.Port, s.headersSent, s.bodySent, s.c.Dec.BytesRead, s.c.W.BytesSent(),
-		int(time.Since(s.start).Seconds()))
+		int(time.Since(s.start).Seconds()), tls)
 }
 
 // Run sends greeting (already formatted, e.g. "a OK LOGIN Ok.") and serves

@@ -1,15 +1,19 @@
 package clients
 
 import (
+	"context"
 	"os"
+	"os/signal"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 )
 
 // TestServe is a developer tool, skipped unless IMAPCLIENTS_SERVE=<secs>:
 // it runs the chain with an empty test account for that long and prints
-// the address and credentials, so external conformance tools (imaptest,
+// the address and credentials (and writes "addr maildir dir" to the file
+// IMAPCLIENTS_SERVE_INFO, if set), so external conformance tools (imaptest,
 // Thunderbird, ...) can be pointed at it by hand:
 //
 //	IMAPCLIENTS_SERVE=600 go test -run TestServe -v ./tests/clients/
@@ -28,5 +32,11 @@ func TestServe(t *testing.T) {
 	if f := os.Getenv("IMAPCLIENTS_SERVE_INFO"); f != "" {
 		os.WriteFile(f, []byte(s.Addr+" "+s.Maildir+" "+s.Dir+"\n"), 0o644)
 	}
-	time.Sleep(time.Duration(secs) * time.Second)
+	// SIGINT/SIGTERM end the wait so the cleanups stop the servers.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Duration(secs) * time.Second):
+	}
 }

@@ -56,7 +56,7 @@ var (
 func ci() bool { return os.Getenv("CI") == "true" }
 
 // skipOrFail skips a test whose prerequisite is missing, or fails it in CI.
-func skipOrFail(t *testing.T, format string, args ...any) {
+func skipOrFail(t testing.TB, format string, args ...any) {
 	t.Helper()
 	if ci() {
 		t.Fatalf("CI=true: "+format, args...)
@@ -107,7 +107,7 @@ func TestMain(m *testing.M) {
 
 // needInstall skips unless root (or CI) and the installation succeeded,
 // then checks that the named installed programs exist.
-func needInstall(t *testing.T, progs ...string) {
+func needInstall(t testing.TB, progs ...string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		skipOrFail(t, "end-to-end tests need root (they run servers as uid %d)", acctUID)
@@ -125,7 +125,7 @@ func needInstall(t *testing.T, progs ...string) {
 	}
 }
 
-func needCommand(t *testing.T, names ...string) {
+func needCommand(t testing.TB, names ...string) {
 	t.Helper()
 	for _, n := range names {
 		if _, err := exec.LookPath(n); err != nil {
@@ -136,7 +136,7 @@ func needCommand(t *testing.T, names ...string) {
 
 // run runs a command and returns its combined output, failing the test on
 // a non-zero exit.
-func run(t *testing.T, name string, args ...string) string {
+func run(t testing.TB, name string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	var buf bytes.Buffer
@@ -158,7 +158,7 @@ func run(t *testing.T, name string, args ...string) string {
 	return buf.String()
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -169,7 +169,7 @@ func freePort(t *testing.T) int {
 }
 
 // setValue changes NAME's value line in a config file, or appends it.
-func setValue(t *testing.T, file, name, value string) {
+func setValue(t testing.TB, file, name, value string) {
 	t.Helper()
 	b, err := os.ReadFile(file)
 	if err != nil {
@@ -193,7 +193,7 @@ func setValue(t *testing.T, file, name, value string) {
 }
 
 // getValue returns the value line of NAME in a config file.
-func getValue(t *testing.T, file, name string) string {
+func getValue(t testing.TB, file, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(file)
 	if err != nil {
@@ -222,7 +222,7 @@ type options struct {
 }
 
 // resetConfig recreates the config files from their .dist copies.
-func resetConfig(t *testing.T) {
+func resetConfig(t testing.TB) {
 	t.Helper()
 	for _, f := range []string{"imapd", "imapd-ssl", "pop3d", "pop3d-ssl", "authdaemonrc", "imapaccess"} {
 		os.Remove(filepath.Join(inst, "etc", f))
@@ -231,7 +231,7 @@ func resetConfig(t *testing.T) {
 	run(t, "make", "--no-print-directory", "-C", repoRoot, "install-configure", "PREFIX="+inst)
 }
 
-func hashPassword(t *testing.T, pw string) string {
+func hashPassword(t testing.TB, pw string) string {
 	t.Helper()
 	needCommand(t, "openssl")
 	out, err := exec.Command("openssl", "passwd", "-6", pw).Output()
@@ -242,7 +242,7 @@ func hashPassword(t *testing.T, pw string) string {
 }
 
 // makeMaildir creates home/Maildir with two messages, owned by the account.
-func makeMaildir(t *testing.T, home string, uid, gid int) string {
+func makeMaildir(t testing.TB, home string, uid, gid int) string {
 	t.Helper()
 	md := filepath.Join(home, "Maildir")
 	os.RemoveAll(home)
@@ -271,7 +271,7 @@ func makeMaildir(t *testing.T, home string, uid, gid int) string {
 }
 
 // startSuite configures and starts authdaemond, IMAP and POP3.
-func startSuite(t *testing.T, o options) *suite {
+func startSuite(t testing.TB, o options) *suite {
 	t.Helper()
 	s := configureSuite(t, o)
 	run(t, filepath.Join(inst, "sbin/authdaemond"), "start")
@@ -285,7 +285,7 @@ func startSuite(t *testing.T, o options) *suite {
 	return s
 }
 
-func waitForAuthd(t *testing.T) {
+func waitForAuthd(t testing.TB) {
 	t.Helper()
 	waitFor(t, "authdaemond socket", func() bool {
 		st, err := os.Stat(filepath.Join(inst, "var/authdaemon/socket"))
@@ -295,7 +295,7 @@ func waitForAuthd(t *testing.T) {
 
 // configureSuite writes the configuration, the account and its maildir,
 // and registers the cleanup that stops everything.
-func configureSuite(t *testing.T, o options) *suite {
+func configureSuite(t testing.TB, o options) *suite {
 	t.Helper()
 	needInstall(t, "sbin/couriertcpd", "sbin/authdaemond", "sbin/imaplogin", "bin/imapd", "sbin/sysconftool")
 	if o.pop3 {
@@ -327,6 +327,13 @@ func configureSuite(t *testing.T, o options) *suite {
 	setValue(t, pop3d, "PORT", strconv.Itoa(s.pop3Port))
 	setValue(t, pop3d, "POP3DSTART", "YES")
 	setValue(t, pop3d, "POP3_LOGIN_FAILURE_DELAY", "0")
+	// The implicit-TLS servers are enabled by default; a test that wants
+	// them starts them (tls_test.go), never on the real 993/995.
+	for _, f := range []struct{ file, start string }{{"imapd-ssl", "IMAPDSSLSTART"}, {"pop3d-ssl", "POP3DSSLSTART"}} {
+		setValue(t, filepath.Join(etc, f.file), f.start, "NO")
+		setValue(t, filepath.Join(etc, f.file), "SSLADDRESS", "127.0.0.1")
+		setValue(t, filepath.Join(etc, f.file), "SSLPORT", strconv.Itoa(freePort(t)))
+	}
 
 	s.home = filepath.Join(scratch, "home", acctName)
 	os.MkdirAll(filepath.Dir(s.home), 0755)
@@ -358,7 +365,7 @@ func canConnect(port int) bool {
 	return true
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -370,7 +377,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // dumpLogs shows what the servers logged through syslog, if anything.
-func dumpLogs(t *testing.T) {
+func dumpLogs(t testing.TB) {
 	for _, f := range []string{"/var/log/syslog", "/var/log/mail.log"} {
 		if b, err := os.ReadFile(f); err == nil {
 			lines := strings.Split(string(b), "\n")
@@ -445,12 +452,12 @@ func procsNamed(name string) []proc {
 // stopAll stops the servers through their own commands, then makes sure
 // nothing from the installation is left, killing stragglers (and failing
 // the test if there were any).
-func stopAll(t *testing.T) {
+func stopAll(t testing.TB) {
 	t.Helper()
 	if inst == "" {
 		return
 	}
-	for _, rc := range []string{"imapd.rc", "pop3d.rc"} {
+	for _, rc := range []string{"imapd.rc", "pop3d.rc", "imapd-ssl.rc", "pop3d-ssl.rc"} {
 		exec.Command(filepath.Join(inst, "libexec", rc), "stop").Run()
 	}
 	exec.Command(filepath.Join(inst, "sbin/authdaemond"), "stop").Run()
@@ -467,7 +474,7 @@ func stopAll(t *testing.T) {
 }
 
 // python runs a python3 script with arguments and returns its output.
-func python(t *testing.T, script string, args ...string) (string, error) {
+func python(t testing.TB, script string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command("python3", append([]string{"-c", script}, args...)...)
 	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
@@ -556,7 +563,7 @@ type imapConn struct {
 	r *bufio.Reader
 }
 
-func dialIMAP(t *testing.T, port int) (*imapConn, string, error) {
+func dialIMAP(t testing.TB, port int) (*imapConn, string, error) {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
 	if err != nil {
@@ -802,7 +809,7 @@ func socketOwnedBy(procs []proc, path string) bool {
 }
 
 // refused reports whether a connection gets no greeting (closed at once).
-func refused(t *testing.T, port int) bool {
+func refused(t testing.TB, port int) bool {
 	t.Helper()
 	ic, line, err := dialIMAP(t, port)
 	if err != nil {
@@ -961,11 +968,22 @@ func tcpdsFor(prog string) []proc {
 	return out
 }
 
-// TestSSLRCNotStarted: the -ssl scripts start nothing and exit 0 with the
-// default IMAPDSSLSTART=NO / POP3DSSLSTART=NO.
+// TestSSLRCNotStarted: the implicit-TLS servers are on by default now
+// that couriertls exists (IMAPDSSLSTART=YES / POP3DSSLSTART=YES in the
+// .dist files); with NO the -ssl scripts start nothing and exit 0, and
+// with the TLS helper missing they refuse with exit 1.
 func TestSSLRCNotStarted(t *testing.T) {
 	needInstall(t, "sbin/sysconftool")
 	resetConfig(t)
+	for _, f := range []struct{ file, start string }{{"imapd-ssl", "IMAPDSSLSTART"}, {"pop3d-ssl", "POP3DSSLSTART"}} {
+		if v := getValue(t, filepath.Join(inst, "etc", f.file), f.start); v != "YES" {
+			t.Errorf("default %s=%s in %s, want YES", f.start, v, f.file)
+		}
+		if v := getValue(t, filepath.Join(inst, "etc", f.file), "COURIERTLS"); v != filepath.Join(inst, "sbin/couriertls") {
+			t.Errorf("default COURIERTLS=%s in %s, want sbin/couriertls", v, f.file)
+		}
+		setValue(t, filepath.Join(inst, "etc", f.file), f.start, "NO")
+	}
 	for _, rc := range []string{"imapd-ssl.rc", "pop3d-ssl.rc"} {
 		out := run(t, filepath.Join(inst, "libexec", rc), "start")
 		if !strings.Contains(out, "not started") {
@@ -979,7 +997,7 @@ func TestSSLRCNotStarted(t *testing.T) {
 	setValue(t, filepath.Join(inst, "etc/imapd-ssl"), "IMAPDSSLSTART", "YES")
 	setValue(t, filepath.Join(inst, "etc/imapd-ssl"), "COURIERTLS", filepath.Join(scratch, "no-such-couriertls"))
 	out, err := exec.Command(filepath.Join(inst, "libexec/imapd-ssl.rc"), "start").CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "not yet available") {
+	if err == nil || !strings.Contains(string(out), "is not installed") {
 		t.Errorf("imapd-ssl.rc start without a TLS helper: %v %q", err, out)
 	}
 	if n := len(procsNamed("couriertcpd")); n != 0 {
@@ -1151,7 +1169,7 @@ func TestSystemdUnitsVerify(t *testing.T) {
 
 // activate runs systemd-socket-activate (as systemd would run the unit)
 // and returns a function that stops it and waits.
-func activate(t *testing.T, args ...string) func() {
+func activate(t testing.TB, args ...string) func() {
 	t.Helper()
 	needCommand(t, "systemd-socket-activate")
 	cmd := exec.Command("systemd-socket-activate", args...)
@@ -1387,13 +1405,14 @@ func TestUnprivileged(t *testing.T) {
 // TestMkCert: mkimapdcert writes key and certificate into TLS_CERTFILE
 // with mode 600, and leaves an existing file alone.
 func TestMkCert(t *testing.T) {
-	needInstall(t, "sbin/mkimapdcert", "sbin/sysconftool")
+	needInstall(t, "share/mkimapdcert", "share/mkpop3dcert")
 	needCommand(t, "openssl")
-	resetConfig(t)
+	if _, err := os.Stat(filepath.Join(inst, "sbin/mkimapdcert")); err == nil {
+		t.Errorf("the old sbin/mkimapdcert script is still installed")
+	}
 	cert := filepath.Join(scratch, "e2e-imapd.pem")
 	os.Remove(cert)
-	setValue(t, filepath.Join(inst, "etc/imapd-ssl"), "TLS_CERTFILE", cert)
-	run(t, filepath.Join(inst, "sbin/mkimapdcert"))
+	run(t, filepath.Join(inst, "share/mkimapdcert"), cert)
 	st, err := os.Stat(cert)
 	if err != nil {
 		t.Fatal(err)
@@ -1409,9 +1428,13 @@ func TestMkCert(t *testing.T) {
 	if !strings.Contains(out, "localhost") {
 		t.Errorf("subject %q", out)
 	}
-	out = run(t, filepath.Join(inst, "sbin/mkimapdcert"))
-	if !strings.Contains(out, "already exists") {
-		t.Errorf("second run: %q", out)
+	// Called with TLS_CERTFILE (as the -ssl rc scripts do): an existing
+	// file is refused with exit 1 and left alone.
+	cmd := exec.Command(filepath.Join(inst, "share/mkimapdcert"))
+	cmd.Env = append(os.Environ(), "TLS_CERTFILE="+cert)
+	o, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(o), "already exists") {
+		t.Errorf("second run: %v %q", err, o)
 	}
 	if b2, _ := os.ReadFile(cert); !bytes.Equal(b, b2) {
 		t.Errorf("existing certificate replaced without -f")
