@@ -68,18 +68,24 @@ LDFLAGS = -s -w \
 	-X $(PKG).Localstatedir=$(localstatedir) \
 	-X $(PKG).Version=$(VERSION)
 
-RC_SCRIPTS  = imapd.rc imapd-ssl.rc pop3d.rc pop3d-ssl.rc
+RC_SCRIPTS  = imapd.rc imapd-ssl.rc pop3d.rc pop3d-ssl.rc stderrlogger
 CONFIGS     = imapd imapd-ssl pop3d pop3d-ssl authdaemonrc
 UNITS       = authdaemond.service imapd.socket imapd.service imapd-accept.socket imapd-accept@.service \
-	      pop3d.socket pop3d.service pop3d-accept.socket pop3d-accept@.service
+	      pop3d.socket pop3d.service pop3d-accept.socket pop3d-accept@.service \
+	      imapd-ssl.socket imapd-ssl.service imapd-ssl-accept.socket imapd-ssl-accept@.service \
+	      pop3d-ssl.socket pop3d-ssl.service pop3d-ssl-accept.socket pop3d-ssl-accept@.service
+# The manual pages, man/<name>.<section>.
+MANPAGES    = couriertcpd.1 authdaemond.8 imapd.8 pop3d.8 userdb.8 userdbpw.8 makeuserdb.8 authtest.1 \
+	      maildirmake.1 maildirkw.1 maildiracl.1 deliverquota.8 courierlogger.1 couriertls.1 \
+	      sysconftool.1 mkimapdcert.8
 
 # Text templates get the layout substituted.
 SUBST = sed -e 's|@prefix@|$(PREFIX)|g' -e 's|@sysconfdir@|$(sysconfdir)|g' \
 	-e 's|@bindir@|$(bindir)|g' -e 's|@sbindir@|$(sbindir)|g' \
 	-e 's|@libexecdir@|$(libexecdir)|g' -e 's|@datadir@|$(datadir)|g' \
-	-e 's|@localstatedir@|$(localstatedir)|g' -e 's|@VERSION@|$(VERSION)|g'
+	-e 's|@localstatedir@|$(localstatedir)|g' -e 's|@mandir@|$(mandir)|g' -e 's|@VERSION@|$(VERSION)|g'
 
-.PHONY: all build templates install install-configure install-sysvinit install-systemd run check vet test clean programs
+.PHONY: all build templates install install-configure install-sysvinit install-systemd run check vet test clean programs bench bench-smoke bench-refs
 
 all: build
 
@@ -134,6 +140,10 @@ install: build
 	@set -e; for f in $(UNITS); do \
 		$(INSTALL) -m 644 $(BUILDDIR)/systemd/$$f $(DESTDIR)$(datadir)/systemd/$$f; done
 	$(INSTALL) -m 644 README.md $(DESTDIR)$(datadir)/README.md
+	$(INSTALL) -d -m 755 $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man8
+	@set -e; for f in $(MANPAGES); do \
+		echo "$(INSTALL) -m 644 man/$$f $(DESTDIR)$(mandir)/man$${f##*.}/$$f"; \
+		$(INSTALL) -m 644 man/$$f $(DESTDIR)$(mandir)/man$${f##*.}/$$f; done
 	@echo "Installed under $(DESTDIR)$(PREFIX). Next: make install-configure"
 
 # sysconftool rules (reference §12.2): new file, same ##VERSION (nothing),
@@ -155,7 +165,7 @@ install-systemd: templates
 	$(INSTALL) -d -m 755 $(DESTDIR)$(SYSTEMDUNITDIR)
 	@set -e; for f in $(UNITS); do \
 		$(INSTALL) -m 644 $(BUILDDIR)/systemd/$$f $(DESTDIR)$(SYSTEMDUNITDIR)/$$f; done
-	@echo "Then: systemctl daemon-reload; systemctl enable --now authdaemond.service imapd.socket pop3d.socket"
+	@echo "Then: systemctl daemon-reload; systemctl enable --now authdaemond.service imapd.socket pop3d.socket imapd-ssl.socket pop3d-ssl.socket"
 
 run:
 	./scripts/run-demo.sh
@@ -163,10 +173,30 @@ run:
 vet:
 	$(GO) vet ./...
 
+# The benchmark harness's smoke mode (bench/TestSmoke) runs inside `go test
+# ./...`; with BENCH_PREFIX it also measures our installed suite, so check
+# installs into build/bench-root first. The harness must never rot.
+BENCH_PREFIX ?= $(CURDIR)/build/bench-root
+BENCHFLAGS   ?=
+
 test:
-	$(GO) test -count=1 -timeout 18m ./...
+	$(MAKE) install PREFIX=$(BENCH_PREFIX) DESTDIR=
+	BENCH_PREFIX=$(BENCH_PREFIX) $(GO) test -count=1 -timeout 18m ./...
 
 check: vet test
+
+# The full side-by-side benchmark (ours, real Courier, Dovecot); needs root
+# and the reference servers (make bench-refs). Writes BENCHMARKS.md.
+bench:
+	-$(MAKE) install PREFIX=$(BENCH_PREFIX) DESTDIR=
+	$(GO) run ./bench -prefix $(BENCH_PREFIX) $(BENCHFLAGS)
+
+bench-smoke:
+	-$(MAKE) install PREFIX=$(BENCH_PREFIX) DESTDIR=
+	BENCH_PREFIX=$(BENCH_PREFIX) $(GO) test -count=1 -run TestSmoke -v ./bench
+
+bench-refs:
+	sh scripts/courier-ref.sh install && sh scripts/dovecot-ref.sh install
 
 clean:
 	rm -rf $(BUILDDIR)

@@ -183,9 +183,6 @@ func run(o options) (*results, error) {
 				s.teardown()
 			}
 		}
-		if e.root {
-			killStrays(e.uid)
-		}
 	}()
 	res := newResults(p, srvs)
 	var sel []workload
@@ -230,9 +227,6 @@ func run(o options) (*results, error) {
 				res.add(s.name, vals)
 			}
 		}
-	}
-	if e.root {
-		killStrays(e.uid)
 	}
 	res.machine = machineInfo()
 	res.date = time.Now().UTC().Format("2006-01-02 15:04 UTC")

@@ -174,6 +174,9 @@ func (r *results) write(mdPath, chartDir string) error {
 	b.WriteString("# Benchmarks\n\n")
 	b.WriteString("Written by `make bench` (`go run ./bench`); do not edit by hand.\n\n")
 	fmt.Fprintf(&b, "Date: %s. Runs per figure: %d (median shown; ± is half the min–max spread in %% of the median).\n", r.date, r.p.runs)
+	if r.savedDate != "" {
+		b.WriteString("Merged report (-merge): servers or workloads that the last run did not measure keep their figures from earlier runs (bench/results.json).\n")
+	}
 	b.WriteString("Ratios: ×r C / ×r D = this figure divided by Courier's / Dovecot's (for rates higher is better, for times and memory lower is better).\n\n")
 	b.WriteString("## Machine\n\n" + r.machine + "\n\n## Servers\n\n")
 	for _, s := range r.servers {

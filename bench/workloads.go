@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"gocourier/internal/msggen"
@@ -524,14 +523,4 @@ func chownDirs(e *benchEnv) error {
 		}
 		return nil
 	})
-}
-
-// killStrays ends gam_server processes that Courier's FAM client spawned
-// for the benchmark user (they outlive imapd); only that user's.
-func killStrays(uid int) {
-	for _, p := range listProcs() {
-		if p.uid == uid && p.comm == "gam_server" {
-			_ = syscall.Kill(p.pid, syscall.SIGTERM)
-		}
-	}
 }

@@ -45,7 +45,8 @@ type conn struct {
 
 func stdio() conn {
 	if nc, err := net.FileConn(os.Stdin); err == nil {
-		return conn{r: nc, w: nc, close: func() { nc.Close() }}
+		ic := newIdleConn(nc)
+		return conn{r: ic, w: nc, close: func() { nc.Close() }}
 	}
 	return conn{r: os.Stdin, w: os.Stdout, close: func() { os.Stdin.Close() }}
 }

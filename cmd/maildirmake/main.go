@@ -7,9 +7,17 @@
 // with -f makes a publicly accessible folder in it (read: 0755, write:
 // sticky and world-writable tmp/new/cur, group: group instead of world).
 // -q installs or updates the quota (maildirsize, recalculated). Errors are
-// "maildirmake: <path>: <reason>" and exit status 1, as Courier's. The
-// shared-folder link management (--add/--del) and the pre-5.0 name
-// conversion (--checkutf8/--convutf8) are not implemented.
+// "maildirmake: <path>: <reason>" and exit status 1, as Courier's.
+//
+//	maildirmake --add name=/path maildir
+//	maildirmake --del name maildir
+//
+// maintain the maildir's shared-maildirs list (reference §9.11), with
+// Courier's messages and exit codes: usage errors print the usage line on
+// stdout; a name defined already (here or in /etc/courier/maildirshared)
+// exits 2. --add/--del override every other option; the last --add wins,
+// and --add wins over --del (as maildirmake.courier 5.0.13 does).
+// The pre-5.0 name conversion (--checkutf8/--convutf8) is not implemented.
 package main
 
 import (
@@ -19,13 +27,79 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"gocourier/internal/maildir"
 )
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "Usage: maildirmake [ options ] maildir")
+	// Courier prints this one on stdout.
+	fmt.Fprintln(os.Stdout, "Usage: maildirmake [ options ] maildir")
 	os.Exit(1)
+}
+
+// strerror renders an error as C's perror does ("No such file or
+// directory").
+func strerror(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		s := errno.Error()
+		return strings.ToUpper(s[:1]) + s[1:]
+	}
+	return err.Error()
+}
+
+func perror(what string, err error, code int) {
+	fmt.Fprintf(os.Stderr, "%s: %s\n", what, strerror(err))
+	os.Exit(code)
+}
+
+// shared implements --add name=/path and --del name (§9.11).
+func shared(add, del string, args []string) {
+	if len(args) < 1 {
+		usage()
+	}
+	dir := args[0] // Courier ignores further arguments here
+	if add != "" {
+		i := strings.IndexByte(add, '=')
+		if i < 0 || !strings.HasPrefix(add[i+1:], "/") {
+			usage()
+		}
+		name, path := add[:i], add[i+1:]
+		if err := unix.Access(path, unix.R_OK); err != nil {
+			perror(path, err, 1)
+		}
+		if !maildir.ValidSharedName(name) {
+			fmt.Fprintf(os.Stderr, "%s: invalid name\n", name)
+			os.Exit(1)
+		}
+		if st, err := os.Stat(dir); err != nil {
+			perror(dir, err, 1)
+		} else if !st.IsDir() {
+			perror(dir, syscall.ENOTDIR, 1)
+		}
+		if err := maildir.AddSharedMaildir(dir, name, path); err != nil {
+			switch {
+			case errors.Is(err, maildir.ErrSharedExists):
+				fmt.Fprintf(os.Stderr, "%s: already defined as a sharable maildir.\n", name)
+				os.Exit(2)
+			case errors.Is(err, maildir.ErrSharedName):
+				fmt.Fprintf(os.Stderr, "%s: invalid name\n", name)
+				os.Exit(1)
+			}
+			perror(dir, err, 1)
+		}
+		return
+	}
+	if err := maildir.DelSharedMaildir(dir, del); err != nil {
+		if errors.Is(err, maildir.ErrSharedNotFound) {
+			fmt.Fprintf(os.Stderr, "%s: not found.\n", del)
+			os.Exit(1)
+		}
+		perror(dir, err, 1) // Courier names the maildir, not the list
+	}
 }
 
 func fail(path string, err error) {
@@ -41,7 +115,7 @@ func fail(path string, err error) {
 }
 
 func main() {
-	var quota, folder, shareMode string
+	var quota, folder, shareMode, add, del string
 	sharable := false
 	args := os.Args[1:]
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") && args[0] != "-" {
@@ -70,12 +144,26 @@ func main() {
 			shareMode = takeArg()
 		case strings.HasPrefix(a, "-s") && len(a) > 2:
 			shareMode = a[2:]
-		case a == "--add" || a == "--del" || a == "--checkutf8" || a == "--convutf8":
+		case a == "--add":
+			add = takeArg()
+			if add == "" {
+				usage()
+			}
+		case a == "--del":
+			del = takeArg()
+			if del == "" {
+				usage()
+			}
+		case a == "--checkutf8" || a == "--convutf8":
 			fmt.Fprintf(os.Stderr, "maildirmake: %s is not supported by this implementation\n", a)
 			os.Exit(1)
 		default:
 			usage()
 		}
+	}
+	if add != "" || del != "" {
+		shared(add, del, args)
+		return
 	}
 	if len(args) != 1 {
 		usage()

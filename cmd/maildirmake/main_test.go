@@ -50,6 +50,19 @@ func tree(t *testing.T, dir string) string {
 	return strings.Join(lines, "\n")
 }
 
+// usesShared reports whether a command line uses --add/--del (or none).
+func usesShared(args []string) bool {
+	if len(args) == 0 {
+		return true
+	}
+	for _, a := range args {
+		if strings.HasPrefix(a, "--add") || strings.HasPrefix(a, "--del") {
+			return true
+		}
+	}
+	return false
+}
+
 // TestSameAsCourier runs the same command lines with Courier's
 // maildirmake and ours and compares the trees, contents and exit codes.
 func TestSameAsCourier(t *testing.T) {
@@ -63,6 +76,14 @@ func TestSameAsCourier(t *testing.T) {
 		{{"M"}, {"-f", "Drafts.Urgent", "M"}, {"-f", "Drafts.Urgent", "M"}},
 		{{"-S", "M"}, {"-s", "write", "-f", "Weekly", "M"}, {"-s", "read,group", "-f", "R", "M"}, {"-s", "read", "-f", "P", "M"}},
 		{{"-f", "X", "missing"}},
+		{{}},
+		// --add / --del (shared-maildirs, reference §9.11)
+		{{"M"}, {"--add", "pub=/tmp", "M"}, {"--add", "pub=/", "M"}, {"--add", "two=/", "M"}, {"--del", "pub", "M"}, {"--del", "pub", "M"}},
+		{{"M"}, {"--add", "a.b=/tmp", "M"}, {"--add", "a/b=/tmp", "M"}, {"--add", "rel=tmp", "M"}, {"--add", "noeq", "M"}, {"--add", "x=/nonexistent-dir", "M"}},
+		{{"M"}, {"--add", "a b=/tmp", "M"}, {"--add", "a=/tmp", "M"}, {"--del", "a", "M"}, {"--add", "=/tmp", "M"}, {"--add", "\u00e9t\u00e9=/", "M"}},
+		{{"M"}, {"--del", "x", "M"}, {"--add", "x=/tmp", "missing"}, {"--add", "x=/tmp"}, {"--del", "x"}},
+		{{"M"}, {"--add", "x=/tmp", "--add", "y=/", "M"}, {"--del", "x", "--add", "z=/", "M"}, {"--add", "w=/", "-f", "F", "M"}, {"--add", "v=/", "M", "extra"}},
+		{{"M"}, {"--add=x=/tmp", "M"}, {"--add", "", "M"}},
 	}
 	for i, sc := range scripts {
 		run := func(bin string) string {
@@ -71,12 +92,17 @@ func TestSameAsCourier(t *testing.T) {
 			for _, args := range sc {
 				cmd := exec.Command(bin, args...)
 				cmd.Dir = d
+				var stdout, stderr strings.Builder
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
 				err := cmd.Run()
 				code := 0
 				if ee, ok := err.(*exec.ExitError); ok {
 					code = ee.ExitCode()
 				}
 				codes = append(codes, strings.Join(args, " ")+" -> "+string(rune('0'+code)))
+				if usesShared(args) { // output compared for the §9.11 options
+					codes = append(codes, "out: "+stdout.String(), "err: "+stderr.String())
+				}
 			}
 			return strings.Join(codes, "\n") + "\n" + tree(t, d)
 		}

@@ -108,6 +108,12 @@ func main() {
 		os.Exit(0)
 	}
 	extra := []string{"IMAPLOGINTAG=" + res.Tag, "PROTOCOL=IMAP"}
+	// The session is sequential: one P keeps imapd's threads and memory
+	// down (go-libs §1). It must be in the environment, not set by
+	// imapd's main: the runtime sizes itself from it at start-up.
+	if os.Getenv("GOMAXPROCS") == "" {
+		extra = append(extra, "GOMAXPROCS=1")
+	}
 	for _, k := range []string{"TCPREMOTEIP", "TCPREMOTEPORT", "TCPLOCALPORT"} {
 		if os.Getenv(k) == "" {
 			def := map[string]string{"TCPREMOTEIP": "127.0.0.1", "TCPREMOTEPORT": "N/A", "TCPLOCALPORT": "143"}[k]

@@ -84,9 +84,12 @@ func statStamp(dir string) (dirStamp, bool) {
 }
 
 // OpenFolder scans a folder (§9.4) and returns it. readOnly is EXAMINE /
-// STATUS: a folder without a uiddb gets an unsaved UIDVALIDITY
-// (now-1e9). Messages in new/ are moved to cur/ either way (Courier does
-// so for SELECT, EXAMINE and STATUS) and are Recent in this Folder.
+// ACL-limited: nothing is written, so a folder without a uiddb gets an
+// unsaved UIDVALIDITY (now-1e9) and messages numbered by this scan keep
+// their unsaved UIDs (Courier's EXAMINE, §9.4). Messages in new/ are moved
+// to cur/ either way (Courier does so for SELECT and EXAMINE, not STATUS).
+// Messages that this scan numbers for the first time are \Recent in this
+// Folder (Courier: new/ files and cur/ files unknown to the uiddb).
 func (m *Maildir) OpenFolder(name string, readOnly bool) (*Folder, error) {
 	c, err := ValidateName(name)
 	if err != nil {
@@ -102,23 +105,72 @@ func (m *Maildir) OpenFolder(name string, readOnly bool) (*Folder, error) {
 	return f, nil
 }
 
-// Status scans a folder read-only and returns its counters (IMAP STATUS).
+// Status computes the IMAP STATUS counters without side effects, as
+// Courier's STATUS does (checked against 5.0.13 by hand, transcript 05):
+// files in new/ stay there, the uiddb is neither created nor rewritten,
+// and RECENT counts the messages that the next SELECT would number for
+// the first time (new/ files and cur/ files unknown to the uiddb), so a
+// STATUS never steals \Recent from a later SELECT. Without a uiddb the
+// UIDVALIDITY is the unsaved now-1e9 of §9.4.
 func (m *Maildir) Status(name string) (Status, error) {
-	f, err := m.OpenFolder(name, true)
+	c, err := ValidateName(name)
 	if err != nil {
 		return Status{}, err
 	}
-	defer f.Close()
-	s := Status{UIDNext: f.next, UIDValidity: f.uidv, Messages: uint32(len(f.msgs))}
-	for _, x := range f.msgs {
-		if x.recent {
-			s.Recent++
+	if !m.FolderExists(c) {
+		return Status{}, fmt.Errorf("status %s: %w", c, ErrNoSuchFolder)
+	}
+	dir := m.dirOf(c)
+	dbPath := filepath.Join(dir, uiddbFile)
+	data, err := readFileLimit(dbPath, maxMetaFile)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return Status{}, fmt.Errorf("maildir: read %s: %w", dbPath, err)
+	}
+	db := uiddb.Parse(data)
+	if !db.HeaderOK {
+		db = uiddb.DB{UIDValidity: uint32(m.now().Unix() - imapEpoch), NextUID: 1}
+	}
+	curNames, err := readNames(filepath.Join(dir, "cur"))
+	if err != nil {
+		return Status{}, err
+	}
+	known := make(map[string]bool, len(db.Entries))
+	for _, e := range db.Entries {
+		known[e.Name] = true
+	}
+	var st Status
+	seen := make(map[string]bool, len(curNames))
+	count := func(n string) {
+		if n == "" || n[0] == '.' {
+			return
 		}
-		if !x.flags.Has(FlagSeen) {
-			s.Unseen++
+		b, _, _ := splitName(n)
+		if seen[b] {
+			return
+		}
+		seen[b] = true
+		st.Messages++
+		if !flagsOf(n).Has(FlagSeen) {
+			st.Unseen++
+		}
+		if !known[b] {
+			st.Recent++
 		}
 	}
-	return s, nil
+	for _, n := range curNames {
+		count(n)
+	}
+	if nn, err := readNames(filepath.Join(dir, "new")); err == nil {
+		for _, n := range nn {
+			count(n)
+		}
+	}
+	st.UIDValidity = db.UIDValidity
+	st.UIDNext = db.NextUID + st.Recent
+	if st.UIDNext < db.NextUID { // wrapped: Courier's UID space ends too
+		st.UIDNext = ^uint32(0)
+	}
+	return st, nil
 }
 
 // Name returns the canonical IMAP name.
@@ -222,7 +274,7 @@ func (f *Folder) scan() (Changes, error) {
 		}
 		lk = l
 	}
-	res, moved, err := f.m.scanDir(f.dir, f.ro, f.uidv)
+	res, fresh, err := f.m.scanDir(f.dir, f.ro, f.uidv)
 	lk.unlock()
 	if err != nil {
 		return ch, err
@@ -238,13 +290,16 @@ func (f *Folder) scan() (Changes, error) {
 		}
 	}
 	for _, e := range res.entries {
-		if moved[e.base] {
+		if fresh[e.base] {
 			e.recent = true
 		}
 	}
 	f.merge(res, &ch)
 	f.stamp = stamp
-	if first && len(moved) == 0 && res.saved && len(f.msgs) >= cacheMinMessages {
+	// saveCache itself refuses when cur/ or new/ changed during the scan
+	// (e.g. files moved from new/); numbering unknown cur/ files only
+	// rewrote the uiddb, whose new identity the cache records.
+	if first && res.saved && len(f.msgs) >= cacheMinMessages {
 		f.saveCache(stamp)
 	}
 	return ch, nil
@@ -335,8 +390,9 @@ func sameStrings(a, b []string) bool {
 
 // scanDir is Courier's scan algorithm (§9.4) on one folder directory; the
 // caller holds the dot-lock when UseLocks. prevUIDV is the UIDVALIDITY an
-// unsaved read-only view already uses (0 if none). moved lists base names
-// this call moved from new/ (they are \Recent for the caller).
+// unsaved read-only view already uses (0 if none). fresh lists the base
+// names this call numbered (moved from new/ or unknown cur/ files); they
+// are \Recent for the caller. A read-only scan writes nothing.
 func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map[string]bool, error) {
 	var res scanResult
 	dbPath := filepath.Join(dir, uiddbFile)
@@ -422,30 +478,32 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map
 	// Courier's order: by the leading number of the name (arrival
 	// time; a name without one counts as 0), then bytewise.
 	sort.Slice(pending, func(i, j int) bool { return pop3list.Compare(pending[i].base, pending[j].base) < 0 })
+	fresh := make(map[string]bool, len(pending))
 	for _, p := range pending {
 		if db.NextUID == ^uint32(0) {
 			break // UID space exhausted; Courier has the same limit
 		}
+		fresh[p.base] = true
 		p.uid = db.NextUID
 		db.NextUID++
 		entries = append(entries, p)
 		dirty = true
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].uid < entries[j].uid })
-	res.uidv, res.next, res.entries, res.saved = db.UIDValidity, db.NextUID, entries, exists && db.HeaderOK
-	if dirty && (!ro || exists) {
+	res.uidv, res.next, res.entries, res.saved = db.UIDValidity, db.NextUID, entries, exists && db.HeaderOK && !dirty
+	if dirty && !ro {
 		out := uiddb.DB{UIDValidity: db.UIDValidity, NextUID: db.NextUID, Entries: make([]uiddb.Entry, len(entries))}
 		for i, e := range entries {
 			out.Entries[i] = uiddb.Entry{UID: e.uid, Name: e.base}
 		}
 		if err := m.writeFileAtomic(dir, uiddbFile, uiddb.Format(out), 0o644); err != nil {
-			return res, moved, err
+			return res, fresh, err
 		}
 		res.saved = true
 	}
 	// INTERNALDATE: mtimes are fetched lazily by OpenMessage/Message
 	// users through stat; here we leave them zero to keep the scan lean.
-	return res, moved, nil
+	return res, fresh, nil
 }
 
 func formatUIDDBHeader(uidv, next uint32) []byte { return uiddb.Header(uidv, next) }
