@@ -51,7 +51,9 @@ var (
 	flagUID      = flag.Int("uid", 5000, "uid/gid when -user has no passwd entry")
 	flagMsgs     = flag.Int("msgs", 100, "messages in INBOX")
 	flagOnly     = flag.String("only", "login,memory", "figures: login, memory")
-	flagKeep     = flag.Bool("keep", false, "leave the servers running until interrupted (for profiling)")
+	flagKeep     = flag.Bool("keep", false, "leave the servers running until Enter is read on stdin (for profiling)")
+	flagOverlay  = flag.String("overlay", "", "go build -overlay file for our binaries (e.g. to measure a before/after pair)")
+	flagLabel    = flag.String("label", "ours", "name of our build in the table")
 )
 
 const password = "Sessi0n-bench"
@@ -269,14 +271,18 @@ func repoRoot() string {
 }
 
 func runOurs(work string, a account) result {
-	res := result{server: "ours"}
+	res := result{server: *flagLabel}
 	dir := filepath.Join(work, "ours")
 	bin := *flagPrefix
 	repo := repoRoot()
 	if bin == "" {
 		bin = filepath.Join(dir, "inst")
 		for _, p := range [][2]string{{"sbin/couriertcpd", "./tcpd"}, {"sbin/authdaemond", "./authd"}, {"sbin/imaplogin", "./imapd/imaplogin"}, {"bin/imapd", "./imapd"}} {
-			cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(bin, p[0]), p[1])
+			args := []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(bin, p[0])}
+			if *flagOverlay != "" {
+				args = append(args, "-overlay", *flagOverlay)
+			}
+			cmd := exec.Command("go", append(args, p[1])...)
 			cmd.Dir = repo
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 			if out, err := cmd.CombinedOutput(); err != nil {

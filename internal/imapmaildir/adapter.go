@@ -5,7 +5,9 @@
 package imapmaildir
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -113,7 +115,7 @@ func (s *Store) Open(name string, readOnly bool) (imapserver.Mailbox, error) {
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	return &Mailbox{f: f}, nil
+	return &Mailbox{f: f, scanned: true}, nil
 }
 
 // SplitFlags converts IMAP flags to maildir letters and keywords.
@@ -179,44 +181,52 @@ func (s *Store) Quota() (imapserver.QuotaInfo, error) {
 
 // Mailbox implements imapserver.Mailbox over a maildir.Folder.
 type Mailbox struct {
-	f     *maildir.Folder
-	msgs  []imapserver.Message
-	dates map[uint32]time.Time
+	f    *maildir.Folder
+	msgs []imapserver.Message
+	// scanned: the folder was just scanned by Open, so the first Rescan
+	// (SELECT's) need not scan again.
+	scanned bool
+	// crlf caches RFC822.SIZE per UID (message files never change
+	// content under one name, §9.1).
+	crlf map[uint32]int64
+	buf  []byte
 }
 
 func (b *Mailbox) UIDValidity() uint32 { return b.f.UIDValidity() }
 func (b *Mailbox) UIDNext() uint32     { return b.f.UIDNext() }
 func (b *Mailbox) Close() error        { return b.f.Close() }
 
-// Rescan implements imapserver.Mailbox.
+// Rescan implements imapserver.Mailbox. INTERNALDATE is left zero when
+// the folder has not stat'ed the file yet: the server asks InternalDate
+// on demand, so SELECT costs no stat per message.
 func (b *Mailbox) Rescan() error {
-	ch, err := b.f.Rescan()
-	if err != nil {
-		return err
-	}
-	if ch.UIDValidityChanged {
-		return imapserver.ErrUIDValidityChanged
+	if b.scanned {
+		b.scanned = false
+	} else {
+		ch, err := b.f.Rescan()
+		if err != nil {
+			return err
+		}
+		if ch.UIDValidityChanged {
+			return imapserver.ErrUIDValidityChanged
+		}
 	}
 	infos := b.f.Messages()
 	msgs := make([]imapserver.Message, len(infos))
-	if b.dates == nil {
-		b.dates = map[uint32]time.Time{}
-	}
 	for i, m := range infos {
-		d := m.InternalDate
-		if d.IsZero() {
-			// The folder fills mtimes lazily; cache them per UID.
-			if cd, ok := b.dates[m.UID]; ok {
-				d = cd
-			} else if fd, err := b.f.InternalDate(m.UID); err == nil {
-				d = fd
-				b.dates[m.UID] = fd
-			}
-		}
-		msgs[i] = imapserver.Message{UID: m.UID, Flags: JoinFlags(m.Flags, m.Keywords), Recent: m.Recent, InternalDate: d}
+		msgs[i] = imapserver.Message{UID: m.UID, Flags: JoinFlags(m.Flags, m.Keywords), Recent: m.Recent, InternalDate: m.InternalDate}
 	}
 	b.msgs = msgs
 	return nil
+}
+
+// InternalDate implements imapserver.InternalDater: the file's mtime,
+// stat'ed once and then cached by the folder.
+func (b *Mailbox) InternalDate(uid uint32) (time.Time, error) {
+	if m, ok := b.f.Message(uid); ok && !m.InternalDate.IsZero() {
+		return m.InternalDate, nil
+	}
+	return b.f.InternalDate(uid)
 }
 
 func (b *Mailbox) Messages() []imapserver.Message { return b.msgs }
@@ -242,8 +252,38 @@ func (b *Mailbox) OpenMessage(uid uint32) (imapserver.MessageReader, error) {
 	return &file{fh, st.Size()}, nil
 }
 
-// CRLFSize implements imapserver.CRLFSizer (cached by the folder).
-func (b *Mailbox) CRLFSize(uid uint32) (int64, error) { return b.f.CRLFSize(uid) }
+// CRLFSize implements imapserver.CRLFSizer: the stored size plus one
+// per LF (the wire form), counted once per message with one reused
+// buffer and cached per UID.
+func (b *Mailbox) CRLFSize(uid uint32) (int64, error) {
+	if n, ok := b.crlf[uid]; ok {
+		return n, nil
+	}
+	fh, _, err := b.f.OpenMessage(uid)
+	if err != nil {
+		return 0, err
+	}
+	defer fh.Close()
+	if b.buf == nil {
+		b.buf = make([]byte, 256<<10)
+	}
+	var n int64
+	for {
+		k, err := fh.Read(b.buf)
+		n += int64(k) + int64(bytes.Count(b.buf[:k], []byte{'\n'}))
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, fmt.Errorf("imapmaildir: size of %d: %w", uid, err)
+		}
+	}
+	if b.crlf == nil {
+		b.crlf = make(map[uint32]int64)
+	}
+	b.crlf[uid] = n
+	return n, nil
+}
 
 // SetFlags implements imapserver.Mailbox.
 func (b *Mailbox) SetFlags(uid uint32, flags []string) error {

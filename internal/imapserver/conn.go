@@ -37,7 +37,11 @@ type Conn struct {
 
 // NewConn wraps a connection (r and w may be the same object).
 func NewConn(r io.Reader, w io.Writer, lim imapwire.Limits) *Conn {
-	c := &Conn{br: bufio.NewReaderSize(r, 16<<10), W: imapwire.NewWriter(w), out: w}
+	// 4 KiB of read buffer is plenty: the decoder peeks at most 2 bytes,
+	// line reads (IDLE, AUTHENTICATE) go by fragments, and literals larger
+	// than the buffer are read straight into the caller's buffer. Every
+	// idle session keeps it (bench/session).
+	c := &Conn{br: bufio.NewReaderSize(r, 4<<10), W: imapwire.NewWriter(w), out: w}
 	c.Dec = imapwire.NewDecoder(c.br, lim, func() error { return c.W.Continue("OK") })
 	return c
 }

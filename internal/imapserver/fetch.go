@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"gocourier/internal/mime"
 )
@@ -25,6 +26,26 @@ type fetchItem struct {
 // (from a cache) instead of reading the file.
 type CRLFSizer interface {
 	CRLFSize(uid uint32) (int64, error)
+}
+
+// InternalDater is an optional Mailbox interface: a store whose
+// Messages leave InternalDate zero (to keep SELECT free of one stat per
+// message) gives it here, on demand.
+type InternalDater interface {
+	InternalDate(uid uint32) (time.Time, error)
+}
+
+// msgDate returns view[i]'s INTERNALDATE, fetching it lazily.
+func (s *Session) msgDate(i int) time.Time {
+	v := &s.view[i]
+	if v.date.IsZero() {
+		if d, ok := s.mbox.(InternalDater); ok {
+			if t, err := d.InternalDate(v.uid); err == nil {
+				v.date = t
+			}
+		}
+	}
+	return v.date
 }
 
 func (s *Session) parseFetchItems() ([]fetchItem, bool) {
@@ -208,6 +229,33 @@ func (m *msgCtx) tree() (*mime.Part, error) {
 	return root, nil
 }
 
+// header reads only the message's top-level header block (a few small
+// reads), not the whole file as tree() does.
+func (m *msgCtx) header() (mime.Header, error) {
+	if m.root != nil {
+		return m.root.Header(m.r)
+	}
+	if err := m.open(); err != nil {
+		return mime.Header{}, err
+	}
+	return mime.ReadHeader(io.NewSectionReader(m.r, 0, m.r.Size()))
+}
+
+// size is RFC822.SIZE: from the store's cache when it has one, else
+// from the parsed message; -1 when unreadable.
+func (m *msgCtx) size() int64 {
+	if sz, ok := m.s.mbox.(CRLFSizer); ok {
+		if n, err := sz.CRLFSize(m.uid); err == nil {
+			return n
+		}
+	}
+	root, err := m.tree()
+	if err != nil {
+		return -1
+	}
+	return root.Size()
+}
+
 func (m *msgCtx) close() {
 	if m.r != nil {
 		m.r.Close()
@@ -264,7 +312,7 @@ func (s *Session) fetchOne(i int, items []fetchItem, uidCmd bool) error {
 		case "UID":
 			w.Raw("UID " + strconv.FormatUint(uint64(v.uid), 10))
 		case "INTERNALDATE":
-			w.Raw(`INTERNALDATE "` + v.date.Format("02-Jan-2006 15:04:05 -0700") + `"`)
+			w.Raw(`INTERNALDATE "` + s.msgDate(i).Format("02-Jan-2006 15:04:05 -0700") + `"`)
 		case "RFC822.SIZE":
 			w.Raw("RFC822.SIZE " + strconv.FormatInt(size, 10))
 		case "ENVELOPE":

@@ -261,10 +261,8 @@ func (c *searchCtx) header() mime.Header {
 	if c.hdr != nil {
 		return *c.hdr
 	}
-	var h mime.Header
-	if root, err := c.m.tree(); err == nil {
-		h, _ = root.Header(c.m.r)
-	} else {
+	h, err := c.m.header()
+	if err != nil {
 		c.err = err
 	}
 	c.hdr = &h
@@ -328,11 +326,11 @@ func (c *searchCtx) match(k *searchKey) bool {
 		}
 		return k.set.Resolve(max).Contains(v.uid)
 	case "BEFORE":
-		return sameDay(v.date, k.date) < 0
+		return sameDay(c.s.msgDate(c.i), k.date) < 0
 	case "ON":
-		return sameDay(v.date, k.date) == 0
+		return sameDay(c.s.msgDate(c.i), k.date) == 0
 	case "SINCE":
-		return sameDay(v.date, k.date) >= 0
+		return sameDay(c.s.msgDate(c.i), k.date) >= 0
 	case "SENTBEFORE", "SENTON", "SENTSINCE":
 		t, err := msgsearch.ParseDate(c.header().Get("Date"))
 		if err != nil {
@@ -341,14 +339,14 @@ func (c *searchCtx) match(k *searchKey) bool {
 		cmp := sameDay(t, k.date)
 		return (k.op == "SENTBEFORE" && cmp < 0) || (k.op == "SENTON" && cmp == 0) || (k.op == "SENTSINCE" && cmp >= 0)
 	case "LARGER", "SMALLER":
-		root, err := c.m.tree()
-		if err != nil {
+		n := c.m.size()
+		if n < 0 {
 			return false
 		}
 		if k.op == "LARGER" {
-			return root.Size() > k.num
+			return n > k.num
 		}
-		return root.Size() < k.num
+		return n < k.num
 	case "HEADER":
 		return msgsearch.HeaderContains(c.header(), k.field, k.arg)
 	case "BODY", "TEXT":

@@ -8,26 +8,29 @@ import (
 	"gocourier/internal/sortthread"
 )
 
-// sortInput builds the RFC 5256 inputs for the matching messages.
-func (s *Session) sortInput(idx []int, uid bool) []sortthread.Message {
+// sortInput builds the RFC 5256 inputs for the matching messages. Only
+// the header block of each message is read (SORT and THREAD need no
+// body); the size is computed only for a SIZE key.
+func (s *Session) sortInput(idx []int, uid, needSize bool) []sortthread.Message {
 	out := make([]sortthread.Message, 0, len(idx))
 	for _, i := range idx {
 		v := s.view[i]
 		m := &msgCtx{s: s, uid: v.uid}
-		sm := sortthread.Message{Arrival: v.date}
+		sm := sortthread.Message{}
 		if uid {
 			sm.ID = v.uid
 		} else {
 			sm.ID = uint32(i + 1)
 		}
-		if root, err := m.tree(); err == nil {
-			sm.Size = root.Size()
-			if h, err := root.Header(m.r); err == nil {
-				sm.Date, sm.Subject, sm.From = h.Get("Date"), h.Get("Subject"), h.Get("From")
-				sm.To, sm.Cc = h.Get("To"), h.Get("Cc")
-				sm.MessageID, sm.InReplyTo, sm.References = h.Get("Message-ID"), h.Get("In-Reply-To"), h.Get("References")
-			}
+		if h, err := m.header(); err == nil {
+			sm.Date, sm.Subject, sm.From = h.Get("Date"), h.Get("Subject"), h.Get("From")
+			sm.To, sm.Cc = h.Get("To"), h.Get("Cc")
+			sm.MessageID, sm.InReplyTo, sm.References = h.Get("Message-ID"), h.Get("In-Reply-To"), h.Get("References")
 		}
+		if needSize {
+			sm.Size = m.size()
+		}
+		sm.Arrival = s.msgDate(i)
 		m.close()
 		out = append(out, sm)
 	}
@@ -74,7 +77,11 @@ func (s *Session) cmdSort(tag string, uid bool) error {
 		return nil
 	}
 	s.sync(uid)
-	ids := sortthread.Sort(s.sortInput(s.runSearch(prog), uid), keys)
+	needSize := false
+	for _, k := range keys {
+		needSize = needSize || k.Kind == sortthread.Size
+	}
+	ids := sortthread.Sort(s.sortInput(s.runSearch(prog), uid, needSize), keys)
 	var sb strings.Builder
 	sb.WriteString("* SORT")
 	for _, id := range ids {
@@ -123,7 +130,7 @@ func (s *Session) cmdThread(tag string, uid bool) error {
 		return nil
 	}
 	s.sync(uid)
-	threads, err := sortthread.Run(strings.ToUpper(alg), s.sortInput(s.runSearch(prog), uid))
+	threads, err := sortthread.Run(strings.ToUpper(alg), s.sortInput(s.runSearch(prog), uid, false))
 	if errors.Is(err, sortthread.ErrBadAlgorithm) || err != nil {
 		return s.c.GenericNo(tag)
 	}

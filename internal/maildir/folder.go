@@ -76,8 +76,13 @@ func statStamp(dir string) (dirStamp, bool) {
 	s.cur = get(filepath.Join(dir, "cur"))
 	s.new = get(filepath.Join(dir, "new"))
 	s.kw = get(filepath.Join(dir, keywordDir))
-	if s.dbM = get(filepath.Join(dir, uiddbFile)); s.dbM >= 0 {
-		s.dbIno, s.dbSize = int64(st.Ino), st.Size
+	// The uiddb is only ever replaced by rename(), so a rewrite changes
+	// its inode/size/mtime triple; it needs no racy window (directories
+	// do: a change in the same clock tick keeps their mtime).
+	if err := syscall.Stat(filepath.Join(dir, uiddbFile), &st); err == nil {
+		s.dbM, s.dbIno, s.dbSize = st.Mtim.Nano(), int64(st.Ino), st.Size
+	} else {
+		s.dbM = -1
 	}
 	s.valid = !racy && s.cur >= 0 && s.new >= 0
 	return s, s.valid
@@ -477,7 +482,13 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map
 	}
 	// Courier's order: by the leading number of the name (arrival
 	// time; a name without one counts as 0), then bytewise.
-	sort.Slice(pending, func(i, j int) bool { return pop3list.Compare(pending[i].base, pending[j].base) < 0 })
+	if len(pending) > 1 {
+		keys := make([]int64, len(pending))
+		for i, p := range pending {
+			keys[i] = pop3list.LeadingNum(p.base)
+		}
+		sort.Sort(byArrival{pending, keys})
+	}
 	fresh := make(map[string]bool, len(pending))
 	for _, p := range pending {
 		if db.NextUID == ^uint32(0) {
@@ -504,6 +515,25 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map
 	// INTERNALDATE: mtimes are fetched lazily by OpenMessage/Message
 	// users through stat; here we leave them zero to keep the scan lean.
 	return res, fresh, nil
+}
+
+// byArrival sorts new entries as pop3list.Compare does, with the leading
+// numbers computed once (a first open of a big folder sorts them all).
+type byArrival struct {
+	m    []*msg
+	keys []int64
+}
+
+func (b byArrival) Len() int { return len(b.m) }
+func (b byArrival) Swap(i, j int) {
+	b.m[i], b.m[j] = b.m[j], b.m[i]
+	b.keys[i], b.keys[j] = b.keys[j], b.keys[i]
+}
+func (b byArrival) Less(i, j int) bool {
+	if b.keys[i] != b.keys[j] {
+		return b.keys[i] < b.keys[j]
+	}
+	return pop3list.Compare(b.m[i].base, b.m[j].base) < 0
 }
 
 func formatUIDDBHeader(uidv, next uint32) []byte { return uiddb.Header(uidv, next) }

@@ -159,6 +159,10 @@ func Compare(a, b string) int {
 	return 0
 }
 
+// LeadingNum is the number Compare orders by first (callers sorting many
+// names compute it once per name).
+func LeadingNum(s string) int64 { return leadingNum(s) }
+
 func leadingNum(s string) int64 {
 	var n int64
 	neg := false
