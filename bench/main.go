@@ -133,6 +133,11 @@ func run(o options) (*results, error) {
 	}
 	e.home = filepath.Join(e.work, "home")
 	e.maildir = filepath.Join(e.home, "Maildir")
+	for i := 1; i <= popClients; i++ {
+		u := e.user + "p" + strconv.Itoa(i)
+		h := filepath.Join(e.work, "pophomes", u)
+		e.popUsers = append(e.popUsers, account{user: u, home: h, maildir: filepath.Join(h, "Maildir")})
+	}
 	if err := os.MkdirAll(filepath.Join(e.work, "logs"), 0o755); err != nil {
 		return nil, err
 	}

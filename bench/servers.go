@@ -28,7 +28,16 @@ type benchEnv struct {
 	root    bool
 	repo    string // repository root (for scripts/)
 	verbose bool
+	// popUsers are the extra accounts of the 8-client POP3 login test
+	// (one maildrop per client; same uid, gid and password as user).
+	popUsers []account
 }
+
+// account is one extra benchmark account.
+type account struct{ user, home, maildir string }
+
+// popClients is the concurrency of the multi-client POP3 login test.
+const popClients = 8
 
 // server is one implementation under test.
 type server struct {
@@ -297,6 +306,11 @@ func courierServer(e *benchEnv) *server {
 		if _, err := runCmd(nil, script, "adduser", e.user, strconv.Itoa(e.uid), strconv.Itoa(e.gid), e.home, e.maildir, e.pass); err != nil {
 			return err
 		}
+		for _, a := range e.popUsers {
+			if _, err := runCmd(nil, script, "adduser", a.user, strconv.Itoa(e.uid), strconv.Itoa(e.gid), a.home, a.maildir, e.pass); err != nil {
+				return err
+			}
+		}
 		if _, err := runCmd(nil, script, "authd-status"); err != nil {
 			if _, err := runCmd(nil, script, "authd-start"); err != nil {
 				return err
@@ -308,6 +322,9 @@ func courierServer(e *benchEnv) *server {
 	s.teardown = func() {
 		if e.user != "cbench" {
 			_, _ = runCmd(nil, script, "deluser", e.user)
+		}
+		for _, a := range e.popUsers {
+			_, _ = runCmd(nil, script, "deluser", a.user)
 		}
 		if startedAuthd {
 			_, _ = runCmd(nil, script, "authd-stop")
@@ -379,6 +396,18 @@ func dovecotServer(e *benchEnv) *server {
 			e.user, strconv.Itoa(e.uid), strconv.Itoa(e.gid), e.home, e.maildir, e.pass); err != nil {
 			return nil, err
 		}
+		// the extra POP3 accounts, in the passwd-file format the
+		// script wrote for the main one
+		pf, err := os.OpenFile(filepath.Join(dir, "passwd"), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range e.popUsers {
+			fmt.Fprintf(pf, "%s:{PLAIN}%s:%d:%d::%s::userdb_mail=maildir:%s\n", a.user, e.pass, e.uid, e.gid, a.home, a.maildir)
+		}
+		if err := pf.Close(); err != nil {
+			return nil, err
+		}
 		r := &running{imap: fmt.Sprintf("127.0.0.1:%d", imapPort), pop3: fmt.Sprintf("127.0.0.1:%d", popPort)}
 		if _, err := startProc(r, filepath.Join(e.work, "logs", "dovecot.out"), baseEnv,
 			"/usr/sbin/dovecot", "-F", "-c", filepath.Join(dir, "dovecot.conf")); err != nil {
@@ -445,6 +474,9 @@ func oursServer(e *benchEnv, prefix string) *server {
 		}
 		userdb := filepath.Join(etc, "userdb")
 		line := fmt.Sprintf("%s\tuid=%d|gid=%d|home=%s|mail=%s|systempw=%s\n", e.user, e.uid, e.gid, e.home, e.maildir, hash)
+		for _, a := range e.popUsers {
+			line += fmt.Sprintf("%s\tuid=%d|gid=%d|home=%s|mail=%s|systempw=%s\n", a.user, e.uid, e.gid, a.home, a.maildir, hash)
+		}
 		if err := os.WriteFile(userdb, []byte(line), 0o600); err != nil {
 			return err
 		}

@@ -119,7 +119,8 @@ func (w *wctx) login() (*imapConn, error) {
 
 // loginLoop runs `clients` goroutines doing fn until dur or max is reached;
 // it returns completed operations per second.
-func loginLoop(clients int, dur time.Duration, max int, fn func() error) (float64, error) {
+// fn gets the number of the client (0..clients-1) calling it.
+func loginLoop(clients int, dur time.Duration, max int, fn func(client int) error) (float64, error) {
 	var done, failed atomic.Int64
 	var firstErr error
 	var once sync.Once
@@ -128,10 +129,10 @@ func loginLoop(clients int, dur time.Duration, max int, fn func() error) (float6
 	var wg sync.WaitGroup
 	for i := 0; i < clients; i++ {
 		wg.Add(1)
-		go func() {
+		go func(client int) {
 			defer wg.Done()
 			for time.Now().Before(deadline) && done.Load()+failed.Load() < int64(max) {
-				if err := fn(); err != nil {
+				if err := fn(client); err != nil {
 					failed.Add(1)
 					once.Do(func() { firstErr = err })
 					if failed.Load() > 20 {
@@ -141,7 +142,7 @@ func loginLoop(clients int, dur time.Duration, max int, fn func() error) (float6
 				}
 				done.Add(1)
 			}
-		}()
+		}(i)
 	}
 	wg.Wait()
 	el := time.Since(start).Seconds()
@@ -156,7 +157,7 @@ func loginLoop(clients int, dur time.Duration, max int, fn func() error) (float6
 
 func runLogin(w *wctx) (map[string]float64, error) {
 	out := map[string]float64{}
-	one := func() error {
+	one := func(int) error {
 		c, err := w.login()
 		if err != nil {
 			return err
@@ -173,23 +174,37 @@ func runLogin(w *wctx) (map[string]float64, error) {
 	return out, nil
 }
 
+// runPOP3Login measures POP3 logins. A POP3 maildrop admits one session
+// at a time (RFC 1939 §8; ours answers [IN-USE] as required), so with 8
+// clients each client logs in to its own account (e.popUsers, each with
+// its own copy of the maildrop), for every server alike.
 func runPOP3Login(w *wctx) (map[string]float64, error) {
 	if w.r.pop3 == "" {
 		return nil, errors.New(w.r.noPOP3)
 	}
-	out := map[string]float64{}
-	one := func() error {
-		c, err := dialPOP3(w.r.pop3, ioTimeout)
-		if err != nil {
-			return err
-		}
-		if err := c.login(w.e.user, w.e.pass); err != nil {
-			c.c.Close()
-			return err
-		}
-		return c.quit()
+	if err := preparePOPUsers(w.e); err != nil {
+		return nil, fmt.Errorf("prepare POP3 accounts: %w", err)
 	}
+	out := map[string]float64{}
 	for _, n := range []int{1, 8} {
+		users := []string{w.e.user}
+		if n > 1 {
+			users = nil
+			for _, a := range w.e.popUsers[:n] {
+				users = append(users, a.user)
+			}
+		}
+		one := func(client int) error {
+			c, err := dialPOP3(w.r.pop3, ioTimeout)
+			if err != nil {
+				return err
+			}
+			if err := c.login(users[client], w.e.pass); err != nil {
+				c.c.Close()
+				return err
+			}
+			return c.quit()
+		}
 		v, err := loginLoop(n, w.p.loginDur, w.p.loginMax, one)
 		if err != nil {
 			return out, fmt.Errorf("%d clients: %w", n, err)
@@ -197,6 +212,26 @@ func runPOP3Login(w *wctx) (map[string]float64, error) {
 		out["poplogins"+strconv.Itoa(n)] = v
 	}
 	return out, nil
+}
+
+// preparePOPUsers gives each extra POP3 account a fresh hard-linked copy
+// of the account's maildir (just prepared from the master).
+func preparePOPUsers(e *benchEnv) error {
+	for _, a := range e.popUsers {
+		if err := os.RemoveAll(a.home); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(a.home, 0o755); err != nil {
+			return err
+		}
+		if _, err := runCmd(nil, "cp", "-al", e.maildir, a.maildir); err != nil {
+			return err
+		}
+		if err := chownDirsUnder(a.home, e.uid, e.gid); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // runMemory logs in p.sessions sessions, SELECTs INBOX in each, then sums
@@ -505,21 +540,21 @@ func prepareMaildir(e *benchEnv, master string) error {
 	if _, err := runCmd(nil, "cp", "-al", master, e.maildir); err != nil {
 		return err
 	}
-	return chownDirs(e)
+	return chownDirsUnder(e.home, e.uid, e.gid)
 }
 
-// chownDirs gives the directories (not the shared, linked files) to the
-// mail user; the files already belong to it in the master copy.
-func chownDirs(e *benchEnv) error {
+// chownDirsUnder gives the directories (not the shared, linked files) to
+// the mail user; the files already belong to it in the master copy.
+func chownDirsUnder(home string, uid, gid int) error {
 	if os.Getuid() != 0 {
 		return nil
 	}
-	return filepath.Walk(e.home, func(p string, fi os.FileInfo, err error) error {
+	return filepath.Walk(home, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
 		if fi.IsDir() {
-			return os.Lchown(p, e.uid, e.gid)
+			return os.Lchown(p, uid, gid)
 		}
 		return nil
 	})

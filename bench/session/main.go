@@ -4,6 +4,10 @@
 //
 //   - logins per second: connect, read the greeting, LOGIN, LOGOUT, in a
 //     loop for -dur with 1 and with 8 concurrent clients;
+//   - CPU ms per login (1 client): utime+stime of the server's long-lived
+//     processes, their reaped children (the imaplogin->imapd chain) and
+//     live descendants (authdaemond workers), from /proc/<pid>/stat;
+//     steadier than logins/s on a shared machine;
 //   - private memory per idle logged-in session: -sessions connections
 //     each LOGIN + SELECT INBOX, idle -idle, then the sum over the session
 //     processes (descendants of couriertcpd running as the mail uid) of
@@ -20,6 +24,12 @@
 // Needs root (the login stages change uid). Usage:
 //
 //	go run ./bench/session [-servers ours,courier] [-dur 5s] [-sessions 50]
+//	go run ./bench/session -servers ours -label before -overlay ov.json  # a before/after pair
+//	go run ./bench/session -servers ours -keep ...  # leave it running for profiling
+//
+// The diagnostic imapd build (go build -tags memprof ./imapd, see
+// imapd/memprof.go) dumps runtime/metrics, a heap profile and goroutines
+// on SIGUSR2 when IMAPD_MEMPROFILE is set.
 package main
 
 import (
@@ -54,6 +64,7 @@ var (
 	flagKeep     = flag.Bool("keep", false, "leave the servers running until Enter is read on stdin (for profiling)")
 	flagOverlay  = flag.String("overlay", "", "go build -overlay file for our binaries (e.g. to measure a before/after pair)")
 	flagLabel    = flag.String("label", "ours", "name of our build in the table")
+	flagEnv      = flag.String("env", "", "extra NAME=value,... in our couriertcpd's environment (experiments)")
 )
 
 const password = "Sessi0n-bench"
@@ -67,6 +78,7 @@ type account struct {
 type result struct {
 	server          string
 	login1, login8  float64
+	cpuPerLogin     float64 // ms of CPU (all server processes) per login
 	privKB, pssKB   float64
 	anonKB, threads float64
 	procs           int
@@ -103,10 +115,10 @@ func main() {
 		results = append(results, r)
 	}
 	fmt.Println()
-	fmt.Println("| server | logins/s 1 client | logins/s 8 clients | private kB/session | Pss kB/session | RssAnon kB/session | threads/session | procs |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Println("| server | logins/s 1 client | logins/s 8 clients | CPU ms/login (1 client) | private kB/session | Pss kB/session | RssAnon kB/session | threads/session | procs |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for _, r := range results {
-		fmt.Printf("| %s | %.1f | %.1f | %.0f | %.0f | %.0f | %.1f | %d |\n", r.server, r.login1, r.login8, r.privKB, r.pssKB, r.anonKB, r.threads, r.procs)
+		fmt.Printf("| %s | %.1f | %.1f | %.2f | %.0f | %.0f | %.0f | %.1f | %d |\n", r.server, r.login1, r.login8, r.cpuPerLogin, r.privKB, r.pssKB, r.anonKB, r.threads, r.procs)
 	}
 	for _, r := range results {
 		for _, e := range r.err {
@@ -176,10 +188,14 @@ func setupAccount(work string) account {
 // ---- servers ----
 
 type chain struct {
-	addr  string
-	procs []*exec.Cmd
-	stop  []func()
-	tcpd  *exec.Cmd
+	addr string
+	// cpuRoots are the long-lived server processes whose CPU time, with
+	// that of their reaped children (the session chain) and live
+	// descendants, is the server's cost of a login.
+	cpuRoots []int
+	procs    []*exec.Cmd
+	stop     []func()
+	tcpd     *exec.Cmd
 }
 
 func (c *chain) start(env []string, logf string, argv ...string) (*exec.Cmd, error) {
@@ -319,6 +335,11 @@ func runOurs(work string, a account) result {
 	c.addr = fmt.Sprintf("127.0.0.1:%d", port)
 	conf := filepath.Join(repo, "etc", "imapd.dist")
 	ov := map[string]string{"AUTHDAEMONSOCK": sock, "AUTHDAEMONVAR": vardir, "AUTHDAEMONRC": filepath.Join(etc, "authdaemonrc")}
+	for _, kv := range strings.Split(*flagEnv, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			ov[k] = v
+		}
+	}
 	argv := shellEnv([]string{conf}, ov, filepath.Join(bin, "sbin/couriertcpd"), "-nodnslookup", "-noidentlookup",
 		"-address=127.0.0.1", "-maxprocs=400", "-maxperip=400", strconv.Itoa(port),
 		filepath.Join(bin, "sbin/imaplogin"), filepath.Join(bin, "bin/imapd"), "Maildir")
@@ -328,6 +349,7 @@ func runOurs(work string, a account) result {
 		return res
 	}
 	c.tcpd = tcpd
+	c.cpuRoots = []int{tcpd.Process.Pid, c.procs[0].Process.Pid}
 	if err := waitGreeting(c.addr, 5*time.Second); err != nil {
 		res.err = append(res.err, err.Error()+" (see "+logf+")")
 		return res
@@ -388,6 +410,12 @@ func runCourier(work string, a account) result {
 		return res
 	}
 	c.tcpd = tcpd
+	c.cpuRoots = []int{tcpd.Process.Pid}
+	if b, err := os.ReadFile("/run/courier/authdaemon/pid"); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			c.cpuRoots = append(c.cpuRoots, pid)
+		}
+	}
 	if err := waitGreeting(c.addr, 5*time.Second); err != nil {
 		res.err = append(res.err, err.Error())
 		return res
@@ -402,8 +430,21 @@ func measure(res *result, c *chain, a account) {
 	only := *flagOnly
 	if strings.Contains(only, "login") {
 		var err error
+		cpu0 := treeCPU(c.cpuRoots)
+		var per0 []float64
+		for _, r := range c.cpuRoots {
+			per0 = append(per0, treeCPU([]int{r}))
+		}
+		n0 := loginCount.Load()
 		if res.login1, err = loginRate(c.addr, a, 1); err != nil {
 			res.err = append(res.err, "1 client: "+err.Error())
+		}
+		time.Sleep(200 * time.Millisecond) // let the last sessions be reaped
+		if n := loginCount.Load() - n0; n > 0 {
+			res.cpuPerLogin = (treeCPU(c.cpuRoots) - cpu0) / float64(n)
+			for i, r := range c.cpuRoots {
+				fmt.Fprintf(os.Stderr, "%s: CPU ms/login under pid %d: %.2f\n", res.server, r, (treeCPU([]int{r})-per0[i])/float64(n))
+			}
 		}
 		if res.login8, err = loginRate(c.addr, a, 8); err != nil {
 			res.err = append(res.err, "8 clients: "+err.Error())
@@ -477,6 +518,66 @@ func loginOnce(addr string, a account) error {
 	return cl.cmd("b", "LOGOUT")
 }
 
+// loginCount counts successful logins of all loops.
+var loginCount atomic.Int64
+
+// treeCPU is the CPU time in ms used so far by roots, their reaped
+// children and their live descendants (/proc/<pid>/stat utime, stime,
+// cutime, cstime; clock ticks of 10 ms).
+func treeCPU(roots []int) float64 {
+	ticks := 0.0
+	seen := map[int]bool{}
+	var add func(pid int, children bool)
+	add = func(pid int, children bool) {
+		if seen[pid] {
+			return
+		}
+		seen[pid] = true
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return
+		}
+		// Fields after the ")" that ends the command name: state is
+		// field 3, utime..cstime are fields 14..17.
+		i := strings.LastIndexByte(string(b), ')')
+		f := strings.Fields(string(b)[i+1:])
+		if len(f) < 15 {
+			return
+		}
+		for _, k := range []int{11, 12, 13, 14} {
+			v, _ := strconv.ParseFloat(f[k], 64)
+			ticks += v
+		}
+		if children {
+			for _, c := range childPids(pid) {
+				add(c, true)
+			}
+		}
+	}
+	for _, r := range roots {
+		add(r, true)
+	}
+	return ticks * 10
+}
+
+// childPids lists the live children of pid.
+func childPids(pid int) []int {
+	var out []int
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, t.Name()))
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
 func loginRate(addr string, a account, n int) (float64, error) {
 	var count, fails atomic.Int64
 	var firstErr atomic.Value
@@ -497,6 +598,7 @@ func loginRate(addr string, a account, n int) (float64, error) {
 					continue
 				}
 				count.Add(1)
+				loginCount.Add(1)
 			}
 		}()
 	}

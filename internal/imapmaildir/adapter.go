@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"gocourier/internal/imapserver"
@@ -189,8 +190,13 @@ type Mailbox struct {
 	// crlf caches RFC822.SIZE per UID (message files never change
 	// content under one name, §9.1).
 	crlf map[uint32]int64
-	buf  []byte
+	// stale: msgs misses our own changes (SetFlags, Expunge, MoveTo).
+	stale bool
 }
+
+// sizeBufs holds read buffers for CRLFSize (not kept per session: an
+// idle session should not pin 256 KiB).
+var sizeBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 func (b *Mailbox) UIDValidity() uint32 { return b.f.UIDValidity() }
 func (b *Mailbox) UIDNext() uint32     { return b.f.UIDNext() }
@@ -198,26 +204,46 @@ func (b *Mailbox) Close() error        { return b.f.Close() }
 
 // Rescan implements imapserver.Mailbox. INTERNALDATE is left zero when
 // the folder has not stat'ed the file yet: the server asks InternalDate
-// on demand, so SELECT costs no stat per message.
+// on demand, so SELECT costs no stat per message. The message list is
+// rebuilt only when something changed: unchanged, it is reused; with
+// only new messages (e.g. after an APPEND) they are appended. Our own
+// flag changes and expunges are not reported by the folder as changes,
+// so they mark the list stale.
 func (b *Mailbox) Rescan() error {
 	if b.scanned {
 		b.scanned = false
-	} else {
-		ch, err := b.f.Rescan()
-		if err != nil {
-			return err
-		}
-		if ch.UIDValidityChanged {
-			return imapserver.ErrUIDValidityChanged
-		}
+		b.msgs = toMessages(b.f.Messages())
+		return nil
 	}
-	infos := b.f.Messages()
+	ch, err := b.f.Rescan()
+	if err != nil {
+		return err
+	}
+	if ch.UIDValidityChanged {
+		return imapserver.ErrUIDValidityChanged
+	}
+	quiet := !b.stale && b.msgs != nil && len(ch.Vanished) == 0 && len(ch.Changed) == 0 && !ch.KeywordsChanged
+	if quiet && len(ch.New) == 0 {
+		return nil
+	}
+	if quiet && (len(b.msgs) == 0 || ch.New[0].UID > b.msgs[len(b.msgs)-1].UID) && len(b.msgs)+len(ch.New) == b.f.Len() {
+		// A fresh slice: the server may still hold the old one.
+		msgs := make([]imapserver.Message, len(b.msgs), len(b.msgs)+len(ch.New))
+		copy(msgs, b.msgs)
+		b.msgs = append(msgs, toMessages(ch.New)...)
+		return nil
+	}
+	b.stale = false
+	b.msgs = toMessages(b.f.Messages())
+	return nil
+}
+
+func toMessages(infos []maildir.MessageInfo) []imapserver.Message {
 	msgs := make([]imapserver.Message, len(infos))
 	for i, m := range infos {
 		msgs[i] = imapserver.Message{UID: m.UID, Flags: JoinFlags(m.Flags, m.Keywords), Recent: m.Recent, InternalDate: m.InternalDate}
 	}
-	b.msgs = msgs
-	return nil
+	return msgs
 }
 
 // InternalDate implements imapserver.InternalDater: the file's mtime,
@@ -231,12 +257,22 @@ func (b *Mailbox) InternalDate(uid uint32) (time.Time, error) {
 
 func (b *Mailbox) Messages() []imapserver.Message { return b.msgs }
 
+// file is an opened message; its size is stat'ed on first use (SORT and
+// header searches read only the header block and never ask).
 type file struct {
 	*os.File
-	size int64
+	size int64 // -1 until stat'ed
 }
 
-func (f *file) Size() int64 { return f.size }
+func (f *file) Size() int64 {
+	if f.size < 0 {
+		f.size = 0
+		if st, err := f.Stat(); err == nil {
+			f.size = st.Size()
+		}
+	}
+	return f.size
+}
 
 // OpenMessage implements imapserver.Mailbox.
 func (b *Mailbox) OpenMessage(uid uint32) (imapserver.MessageReader, error) {
@@ -244,12 +280,7 @@ func (b *Mailbox) OpenMessage(uid uint32) (imapserver.MessageReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := fh.Stat()
-	if err != nil {
-		fh.Close()
-		return nil, err
-	}
-	return &file{fh, st.Size()}, nil
+	return &file{fh, -1}, nil
 }
 
 // CRLFSize implements imapserver.CRLFSizer: the stored size plus one
@@ -264,13 +295,13 @@ func (b *Mailbox) CRLFSize(uid uint32) (int64, error) {
 		return 0, err
 	}
 	defer fh.Close()
-	if b.buf == nil {
-		b.buf = make([]byte, 256<<10)
-	}
+	bp := sizeBufs.Get().(*[]byte)
+	defer sizeBufs.Put(bp)
+	buf := *bp
 	var n int64
 	for {
-		k, err := fh.Read(b.buf)
-		n += int64(k) + int64(bytes.Count(b.buf[:k], []byte{'\n'}))
+		k, err := fh.Read(buf)
+		n += int64(k) + int64(bytes.Count(buf[:k], []byte{'\n'}))
 		if err == io.EOF {
 			break
 		}
@@ -288,11 +319,13 @@ func (b *Mailbox) CRLFSize(uid uint32) (int64, error) {
 // SetFlags implements imapserver.Mailbox.
 func (b *Mailbox) SetFlags(uid uint32, flags []string) error {
 	f, kws := SplitFlags(flags)
+	b.stale = true
 	return mapErr(b.f.SetFlags(uid, f, kws))
 }
 
 // Expunge implements imapserver.Mailbox.
 func (b *Mailbox) Expunge(uids []uint32) error {
+	b.stale = true
 	_, err := b.f.Expunge(uids)
 	return mapErr(err)
 }
@@ -305,6 +338,7 @@ func (b *Mailbox) CopyTo(dest string, uids []uint32) (uint32, []uint32, []uint32
 
 // MoveTo implements imapserver.Mover.
 func (b *Mailbox) MoveTo(dest string, uids []uint32) (uint32, []uint32, []uint32, error) {
+	b.stale = true
 	uv, src, dst, err := b.f.MoveTo(dest, uids)
 	return uv, src, dst, mapErr(err)
 }

@@ -1,10 +1,12 @@
 package imapserver
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gocourier/internal/mime"
@@ -238,8 +240,19 @@ func (m *msgCtx) header() (mime.Header, error) {
 	if err := m.open(); err != nil {
 		return mime.Header{}, err
 	}
-	return mime.ReadHeader(io.NewSectionReader(m.r, 0, m.r.Size()))
+	// The header block ends at its blank line or at EOF; no size
+	// needed (the reader may stat lazily).
+	br := headerReaders.Get().(*bufio.Reader)
+	br.Reset(io.NewSectionReader(m.r, 0, 1<<62))
+	h, err := mime.ReadHeader(br)
+	br.Reset(nil)
+	headerReaders.Put(br)
+	return h, err
 }
+
+// headerReaders recycles the read buffers of msgCtx.header (SORT,
+// THREAD and header SEARCH read one header after another).
+var headerReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
 // size is RFC822.SIZE: from the store's cache when it has one, else
 // from the parsed message; -1 when unreadable.

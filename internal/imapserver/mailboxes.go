@@ -70,4 +70,5 @@ func (s *Session) closeMailbox() {
 	s.mboxName = ""
 	s.view = nil
 	s.keywords = nil
+	s.sortc = nil
 }

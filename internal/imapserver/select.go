@@ -52,7 +52,13 @@ func (s *Session) doSelect(tag, raw string, examine bool) error {
 		s.c.No(tag, "Mailbox does not exist, or must be subscribed to.")
 		return nil
 	}
-	for _, m := range mb.Messages() {
+	msgs := mb.Messages()
+	if cap(s.view)-len(s.view) < len(msgs) {
+		// One allocation instead of append's doublings: every idle
+		// session keeps what SELECT allocated (bench/session).
+		s.view = append(make([]viewMsg, 0, len(s.view)+len(msgs)), s.view...)
+	}
+	for _, m := range msgs {
 		s.view = append(s.view, viewMsg{uid: m.UID, flags: m.Flags, recent: m.Recent, date: m.InternalDate})
 	}
 	s.keywords = s.keywordsInUse()

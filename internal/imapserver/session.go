@@ -46,7 +46,8 @@ type Session struct {
 	mboxName string
 	readOnly bool
 	view     []viewMsg
-	keywords []string // keyword list last announced in FLAGS
+	keywords []string   // keyword list last announced in FLAGS
+	sortc    *sortCache // SORT/THREAD header fields of the selected mailbox
 	utf8     bool
 
 	closing     error  // set when the session must end after this command

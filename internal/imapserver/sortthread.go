@@ -8,30 +8,65 @@ import (
 	"gocourier/internal/sortthread"
 )
 
+// sortCacheMax bounds the header text a session keeps for SORT and
+// THREAD (about 20,000 typical messages).
+const sortCacheMax = 8 << 20
+
+// sortCache keeps, per UID of the selected mailbox, the header fields
+// SORT and THREAD read, so that a THREAD after a SORT (or a re-sort, as
+// webmail clients do) opens no file. A message's content never changes
+// under its UID (RFC 3501 §2.3.1.1; maildir files are immutable), so an
+// entry cannot go stale, and UIDs are never reused. Dropped with the
+// mailbox (closeMailbox) and bounded by sortCacheMax.
+type sortCache struct {
+	mbox  Mailbox
+	m     map[uint32]sortthread.Message
+	bytes int
+}
+
 // sortInput builds the RFC 5256 inputs for the matching messages. Only
 // the header block of each message is read (SORT and THREAD need no
 // body); the size is computed only for a SIZE key.
 func (s *Session) sortInput(idx []int, uid, needSize bool) []sortthread.Message {
+	if s.sortc == nil || s.sortc.mbox != s.mbox {
+		s.sortc = &sortCache{mbox: s.mbox, m: map[uint32]sortthread.Message{}}
+	}
+	sc := s.sortc
 	out := make([]sortthread.Message, 0, len(idx))
 	for _, i := range idx {
 		v := s.view[i]
-		m := &msgCtx{s: s, uid: v.uid}
-		sm := sortthread.Message{}
+		sm, cached := sc.m[v.uid]
+		if !cached || (needSize && sm.Size < 0) {
+			m := &msgCtx{s: s, uid: v.uid}
+			if !cached {
+				sm = sortthread.Message{Size: -1}
+				h, err := m.header()
+				if err == nil {
+					sm.Date, sm.Subject, sm.From = h.Get("Date"), h.Get("Subject"), h.Get("From")
+					sm.To, sm.Cc = h.Get("To"), h.Get("Cc")
+					sm.MessageID, sm.InReplyTo, sm.References = h.Get("Message-ID"), h.Get("In-Reply-To"), h.Get("References")
+				}
+				// Unreadable files are not cached: they may be back.
+				cached = err == nil
+			}
+			if needSize {
+				sm.Size = m.size()
+			}
+			m.close()
+			if n := len(sm.Date) + len(sm.Subject) + len(sm.From) + len(sm.To) + len(sm.Cc) +
+				len(sm.MessageID) + len(sm.InReplyTo) + len(sm.References) + 160; cached && sc.bytes+n <= sortCacheMax {
+				if _, had := sc.m[v.uid]; !had {
+					sc.bytes += n
+				}
+				sc.m[v.uid] = sm
+			}
+		}
 		if uid {
 			sm.ID = v.uid
 		} else {
 			sm.ID = uint32(i + 1)
 		}
-		if h, err := m.header(); err == nil {
-			sm.Date, sm.Subject, sm.From = h.Get("Date"), h.Get("Subject"), h.Get("From")
-			sm.To, sm.Cc = h.Get("To"), h.Get("Cc")
-			sm.MessageID, sm.InReplyTo, sm.References = h.Get("Message-ID"), h.Get("In-Reply-To"), h.Get("References")
-		}
-		if needSize {
-			sm.Size = m.size()
-		}
 		sm.Arrival = s.msgDate(i)
-		m.close()
 		out = append(out, sm)
 	}
 	return out

@@ -126,5 +126,7 @@ func (f *Folder) saveCache(pre dirStamp) {
 		}
 		b.WriteByte('\n')
 	}
-	f.m.writeFileAtomic(f.dir, cacheFile, b.Bytes(), 0o600)
+	// No fsync: the cache is never the only copy of anything, and a file
+	// lost or cut short by a crash fails the header/count checks.
+	f.m.writeFileRename(f.dir, cacheFile, b.Bytes(), 0o600, false)
 }

@@ -19,7 +19,13 @@
 //   - Every file in the maildir is hostile input: parsers never panic,
 //     never allocate without bound, and skip what they do not understand.
 //   - Anything acknowledged to a client (APPEND, COPY, flag change,
-//     expunge) has been fsynced, file and directory.
+//     expunge) has been fsynced, file and directory (a STORE of many
+//     messages may batch its renames into one fsync with
+//     Folder.DeferSync/Flush, still before the acknowledgement).
+//   - \Recent belongs to the session whose scan first numbers a message
+//     (Courier's rule): read-only opens (EXAMINE) move new/ to cur/ but
+//     save nothing, and Maildir.Status changes nothing on disk, so neither
+//     takes \Recent away from a later SELECT.
 //   - With Options.UseLocks (IMAP_USELOCKS) rescans that rewrite the uiddb
 //     hold Courier's dot-lock <folder>/tmp/courier.lock (§9.15), made by
 //     link(2) so that it is NFS-safe and interoperates with Courier.

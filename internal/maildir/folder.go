@@ -32,6 +32,8 @@ type Folder struct {
 	stamp   dirStamp
 	cleaned time.Time
 	closed  bool
+	// deferSync/syncPending: see DeferSync.
+	deferSync, syncPending bool
 }
 
 type msg struct {
@@ -232,8 +234,9 @@ func (f *Folder) KeywordsInUse() []string {
 
 // Close releases the folder. Further calls fail with ErrClosed.
 func (f *Folder) Close() error {
+	err := f.Flush()
 	f.closed = true
-	return nil
+	return err
 }
 
 // Rescan picks up new deliveries and changes made by other processes.
@@ -401,13 +404,20 @@ func sameStrings(a, b []string) bool {
 func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map[string]bool, error) {
 	var res scanResult
 	dbPath := filepath.Join(dir, uiddbFile)
-	data, err := readFileLimit(dbPath, maxMetaFile)
-	exists := err == nil
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return res, nil, fmt.Errorf("maildir: read %s: %w", dbPath, err)
+	// The uiddb this handle last wrote (APPEND/COPY commit), if nobody
+	// replaced it since: the rescan after each APPEND to a big selected
+	// folder then skips re-parsing it.
+	db, exists := m.dbCache.get(dbPath)
+	if !exists {
+		data, err := readFileLimit(dbPath, maxMetaFile)
+		exists = err == nil
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return res, nil, fmt.Errorf("maildir: read %s: %w", dbPath, err)
+		}
+		db = uiddb.Parse(data)
 	}
-	db := uiddb.Parse(data)
 	dirty := false
+	newUIDV := !db.HeaderOK
 	if !db.HeaderOK {
 		// Missing or corrupt: a new UIDVALIDITY, everything renumbered
 		// from 1 (Courier's rule; safe because the UIDVALIDITY changes).
@@ -424,30 +434,49 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map
 	if err != nil {
 		return res, nil, err
 	}
-	curMap := make(map[string]string, len(names))
-	for _, n := range names {
+	// curIdx maps a base name to its index in names; matched marks the
+	// ones the uiddb knows (an index and a flag instead of delete():
+	// a first open of a 100,000 message folder does 100,000 of each).
+	curIdx := make(map[string]int32, len(names))
+	bases := make([]string, len(names))
+	matched := make([]bool, len(names))
+	for i, n := range names {
 		if n == "" || n[0] == '.' {
+			matched[i] = true // not a message
 			continue
 		}
 		b, _, _ := splitName(n)
-		if _, dup := curMap[b]; dup {
-			continue // two files, one base: keep the first (readdir order)
-		}
-		curMap[b] = n
-	}
-	entries := make([]*msg, 0, len(curMap))
-	for _, e := range db.Entries {
-		n, ok := curMap[e.Name]
-		if !ok {
-			dirty = true // dropped
+		if _, dup := curIdx[b]; dup {
+			matched[i] = true // two files, one base: keep the first (readdir order)
 			continue
 		}
-		delete(curMap, e.Name)
-		entries = append(entries, &msg{uid: e.UID, base: e.Name, name: n, flags: flagsOf(n), crlf: -1})
+		curIdx[b] = int32(i)
+		bases[i] = b
+	}
+	entries := make([]*msg, 0, len(curIdx))
+	store := make([]msg, len(curIdx))
+	used := 0
+	for _, e := range db.Entries {
+		i, ok := curIdx[e.Name]
+		if !ok || matched[i] {
+			dirty = true // dropped (or a duplicate uiddb line)
+			continue
+		}
+		matched[i] = true
+		x := &store[used]
+		used++
+		*x = msg{uid: e.UID, base: bases[i], name: names[i], flags: flagsOf(names[i]), crlf: -1}
+		entries = append(entries, x)
 	}
 	var pending []*msg
-	for b, n := range curMap {
-		pending = append(pending, &msg{base: b, name: n, flags: flagsOf(n), crlf: -1})
+	for i, n := range names {
+		if matched[i] {
+			continue
+		}
+		x := &store[used]
+		used++
+		*x = msg{base: bases[i], name: n, flags: flagsOf(n), crlf: -1}
+		pending = append(pending, x)
 	}
 	moved := map[string]bool{}
 	newDir := filepath.Join(dir, "new")
@@ -468,10 +497,10 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map
 				continue
 			}
 			b, _, _ := splitName(dst)
-			if _, dup := curMap[b]; dup {
+			if _, dup := curIdx[b]; dup {
 				continue
 			}
-			curMap[b] = dst
+			curIdx[b] = -1
 			moved[b] = true
 			pending = append(pending, &msg{base: b, name: dst, flags: flagsOf(dst), crlf: -1})
 		}
@@ -507,7 +536,16 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map
 		for i, e := range entries {
 			out.Entries[i] = uiddb.Entry{UID: e.uid, Name: e.base}
 		}
-		if err := m.writeFileAtomic(dir, uiddbFile, uiddb.Format(out), 0o644); err != nil {
+		// A uiddb that starts a new UIDVALIDITY is written without fsync
+		// (as Courier always does): if a crash loses it, or cuts it
+		// short, the next scan finds it missing or corrupt and starts yet
+		// another UIDVALIDITY, or (header intact, lines lost) numbers the
+		// lost files above the saved next UID, so no UID is ever reused
+		// under one UIDVALIDITY. A rewrite that extends an existing
+		// UIDVALIDITY is fsynced: losing it could hand the same UIDs to
+		// other files. This spares a first open of a big folder the fsync
+		// of its whole uiddb.
+		if err := m.writeFileRename(dir, uiddbFile, uiddb.Format(out), 0o644, !newUIDV); err != nil {
 			return res, fresh, err
 		}
 		res.saved = true
@@ -568,6 +606,17 @@ func (f *Folder) OpenMessage(uid uint32) (*os.File, MessageInfo, error) {
 	if f.closed {
 		return nil, MessageInfo{}, ErrClosed
 	}
+	// Fast path (FETCH/SEARCH/SORT open every message): open the
+	// name we know, without find's lstat; a rename by another process
+	// (ENOENT) falls back to find.
+	if x := f.lookup(uid); x != nil {
+		if fh, err := openFile(filepath.Join(f.dir, "cur", x.name)); err == nil {
+			if st, err := fh.Stat(); err == nil {
+				x.mtime = st.ModTime()
+			}
+			return fh, x.info(), nil
+		}
+	}
 	for try := 0; try < 3; try++ {
 		x, p, err := f.find(uid)
 		if err != nil {
@@ -586,6 +635,16 @@ func (f *Folder) OpenMessage(uid uint32) (*os.File, MessageInfo, error) {
 		return fh, x.info(), nil
 	}
 	return nil, MessageInfo{}, fmt.Errorf("uid %d: %w", uid, ErrNoSuchMessage)
+}
+
+// openFile opens a message file read-only with fewer system calls than
+// os.Open (a regular file needs no poller registration).
+func openFile(p string) (*os.File, error) {
+	fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), p), nil
 }
 
 // InternalDate returns the message's file mtime (INTERNALDATE).

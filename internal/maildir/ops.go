@@ -47,7 +47,9 @@ func (f *Folder) SetFlags(uid uint32, flags Flags, kws []string) error {
 				return fmt.Errorf("maildir: set flags of %d: %w", uid, err)
 			}
 			x.name, x.flags = nn, nf
-			if err := syncDir(filepath.Join(f.dir, "cur")); err != nil {
+			if f.deferSync {
+				f.syncPending = true
+			} else if err := syncDir(filepath.Join(f.dir, "cur")); err != nil {
 				return err
 			}
 		}
@@ -61,6 +63,23 @@ func (f *Folder) SetFlags(uid uint32, flags Flags, kws []string) error {
 		return nil
 	}
 	return fmt.Errorf("uid %d: %w", uid, ErrNoSuchMessage)
+}
+
+// DeferSync makes SetFlags skip its fsync of cur/ until Flush. The IMAP
+// layer brackets one command (a STORE of many messages) with DeferSync and
+// Flush, so that the renames cost one directory fsync, still done before
+// the tagged OK acknowledges them. Without DeferSync every SetFlags is
+// durable on return.
+func (f *Folder) DeferSync() { f.deferSync = true }
+
+// Flush ends DeferSync: it fsyncs cur/ if a rename is pending.
+func (f *Folder) Flush() error {
+	f.deferSync = false
+	if !f.syncPending {
+		return nil
+	}
+	f.syncPending = false
+	return syncDir(filepath.Join(f.dir, "cur"))
 }
 
 // canonKeywords maps keywords case-insensitively onto the spelling

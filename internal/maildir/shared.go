@@ -50,7 +50,7 @@ func ParseSharedMaildirs(data []byte) []SharedMaildir {
 	sc.Buffer(nil, maxSharedList)
 	for sc.Scan() {
 		l := sc.Text()
-		if l == "" {
+		if strings.Trim(l, " \t") == "" {
 			continue
 		}
 		name, rest := l, ""

@@ -168,3 +168,44 @@ func TestCourierStatusRecent(t *testing.T) {
 		})
 	}
 }
+
+// TestDeferSync: flag changes made under DeferSync are applied at once
+// (renames) and Flush/Close complete them; a later SetFlags without
+// DeferSync is synchronous again.
+func TestDeferSync(t *testing.T) {
+	m := newMaildir(t, Options{})
+	for i := 0; i < 3; i++ {
+		deliver(t, m.Root(), fmt.Sprintf("1000.M%dP1.h", i), "x\n")
+	}
+	f, err := m.OpenFolder("INBOX", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.DeferSync()
+	for _, x := range f.Messages() {
+		if err := f.SetFlags(x.UID, FlagSeen|FlagDeleted, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !f.syncPending {
+		t.Error("no sync pending after deferred renames")
+	}
+	if err := f.Flush(); err != nil || f.syncPending || f.deferSync {
+		t.Fatalf("flush: %v pending=%v defer=%v", err, f.syncPending, f.deferSync)
+	}
+	g, _ := m.OpenFolder("INBOX", true)
+	for _, x := range g.Messages() {
+		if x.Flags != FlagSeen|FlagDeleted {
+			t.Errorf("UID %d flags %s after deferred STORE", x.UID, x.Flags)
+		}
+	}
+	f.SetFlags(1, FlagSeen, nil)
+	if f.syncPending {
+		t.Error("SetFlags after Flush still deferred")
+	}
+	f.DeferSync()
+	f.SetFlags(2, FlagSeen, nil)
+	if err := f.Close(); err != nil || f.syncPending {
+		t.Errorf("close did not flush: %v", err)
+	}
+}

@@ -53,6 +53,12 @@ func syncDir(dir string) error {
 // and directory fsync. The tmp file is made in dir's own tmp/ when it has
 // one (same filesystem as Courier does), else in dir.
 func (m *Maildir) writeFileAtomic(dir, name string, data []byte, mode os.FileMode) error {
+	return m.writeFileRename(dir, name, data, mode, true)
+}
+
+// writeFileRename is writeFileAtomic; without sync it skips both fsyncs
+// (for caches: a lost or short file is detected and ignored).
+func (m *Maildir) writeFileRename(dir, name string, data []byte, mode os.FileMode, sync bool) error {
 	tmpDir := filepath.Join(dir, "tmp")
 	if st, err := os.Stat(tmpDir); err != nil || !st.IsDir() {
 		tmpDir = filepath.Join(m.root, "tmp")
@@ -62,7 +68,7 @@ func (m *Maildir) writeFileAtomic(dir, name string, data []byte, mode os.FileMod
 	if err != nil {
 		return fmt.Errorf("maildir: write %s: %w", name, err)
 	}
-	if _, err = f.Write(data); err == nil {
+	if _, err = f.Write(data); err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -74,6 +80,9 @@ func (m *Maildir) writeFileAtomic(dir, name string, data []byte, mode os.FileMod
 	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("maildir: write %s: %w", name, err)
+	}
+	if !sync {
+		return nil
 	}
 	return syncDir(dir)
 }

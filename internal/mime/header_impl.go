@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/emersion/go-message/charset"
+	"gocourier/internal/charset"
 )
 
 func readHeader(r io.Reader) (Header, error) {

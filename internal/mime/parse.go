@@ -30,6 +30,7 @@ func parse(r io.ReaderAt, size int64) (*Part, error) {
 		size = 0
 	}
 	p := &parser{sc: newScanner(r, size)}
+	defer p.sc.release()
 	root, _ := p.entity(nil, 0, false, true)
 	if p.sc.err != nil {
 		return nil, p.sc.err
@@ -189,9 +190,15 @@ func (p *parser) entity(bounds []string, depth int, digest, isMsg bool) (*Part, 
 	return pt, t
 }
 
+// fastSkip enables scanner.skipPlain in leaf (tests compare both ways).
+var fastSkip = true
+
 // leaf skips a body up to a delimiter of bounds or EOF.
 func (p *parser) leaf(bounds []string) term {
 	for {
+		if fastSkip {
+			p.sc.skipPlain(len(bounds) > 0)
+		}
 		l, ok := p.sc.next()
 		if !ok {
 			return term{level: -1}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // scanBufSize is the read window. Lines longer than this are still
@@ -47,10 +48,27 @@ type scanner struct {
 	// prev is the line returned before the most recent one (metadata
 	// only), needed to find the newline that precedes a delimiter.
 	prev, last line
+	pooled     *[]byte
 }
 
+// scanBufs recycles scanner windows: FETCH/SEARCH parse one message
+// after another, and a fresh 64 KiB per message was most of their
+// garbage. Nothing parsed keeps a reference into the window (header
+// values are copied to strings).
+var scanBufs = sync.Pool{New: func() any { b := make([]byte, scanBufSize); return &b }}
+
 func newScanner(r io.ReaderAt, size int64) *scanner {
-	return &scanner{r: r, size: size, buf: make([]byte, scanBufSize)}
+	bp := scanBufs.Get().(*[]byte)
+	return &scanner{r: r, size: size, buf: *bp, pooled: bp}
+}
+
+// release returns the window to the pool; s must not be used after.
+func (s *scanner) release() {
+	if s.pooled != nil {
+		s.buf = nil
+		scanBufs.Put(s.pooled)
+		s.pooled = nil
+	}
 }
 
 // fill makes buf start at pos and hold as many bytes as possible.
@@ -159,4 +177,63 @@ func (s *scanner) next() (line, bool) {
 	s.last = l
 	s.last.data = nil
 	return l, true
+}
+
+// skipPlain advances over the complete lines in the window that cannot
+// be delimiters (with dashOnly, lines not starting with '-'; else all),
+// leaving pos, crlf, idx, prev and last exactly as the same number of
+// next calls would. Bodies (attachments) are then skipped with a few
+// vectorised searches instead of one call per line.
+func (s *scanner) skipPlain(dashOnly bool) {
+	if s.err != nil || s.pos >= s.size {
+		return
+	}
+	start := int(s.pos - s.bufOff)
+	if start < 0 || start >= s.n {
+		return
+	}
+	win := s.buf[start:s.n]
+	if dashOnly && win[0] == '-' {
+		return
+	}
+	end := -1
+	if dashOnly {
+		if j := bytes.Index(win, []byte("\n-")); j >= 0 {
+			end = j + 1
+		}
+	}
+	if end < 0 {
+		end = bytes.LastIndexByte(win, '\n') + 1
+	}
+	chunk := win[:end]
+	lines := bytes.Count(chunk, []byte{'\n'})
+	if lines < 2 {
+		return
+	}
+	crs := bytes.Count(chunk, []byte("\r\n"))
+	lastStart := bytes.LastIndexByte(chunk[:end-1], '\n') + 1
+	prevStart := bytes.LastIndexByte(chunk[:lastStart-1], '\n') + 1
+	nlOf := func(a, b int) int {
+		if b-a >= 2 && chunk[b-2] == '\r' {
+			return 2
+		}
+		return 1
+	}
+	lastNL, prevNL := nlOf(lastStart, end), nlOf(prevStart, lastStart)
+	mk := func(a, b, nl, lfBefore, crlfBefore int) line {
+		return line{off: s.pos + int64(a), crlf: s.crlf + int64(a+lfBefore-crlfBefore), idx: s.idx + int64(lfBefore), rawLen: int64(b - a), nl: nl}
+	}
+	crLast := crs
+	if lastNL == 2 {
+		crLast--
+	}
+	crPrev := crLast
+	if prevNL == 2 {
+		crPrev--
+	}
+	s.prev = mk(prevStart, lastStart, prevNL, lines-2, crPrev)
+	s.last = mk(lastStart, end, lastNL, lines-1, crLast)
+	s.pos += int64(end)
+	s.crlf += int64(end + lines - crs)
+	s.idx += int64(lines)
 }

@@ -1,9 +1,9 @@
 package msgsearch
 
 import (
-	"bufio"
 	"io"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -40,6 +40,10 @@ type matcher struct {
 	pat   []rune
 	fail  []int
 	state int
+	// start marks the bytes that can begin a match (those folding to
+	// pat[0], and every non-ASCII byte): in state 0 the others are
+	// skipped without decoding.
+	start [256]bool
 }
 
 func newMatcher(needle string) *matcher {
@@ -57,7 +61,11 @@ func newMatcher(needle string) *matcher {
 		}
 		fail[i] = k
 	}
-	return &matcher{pat: pat, fail: fail}
+	m := &matcher{pat: pat, fail: fail}
+	for c := 0; c < 256; c++ {
+		m.start[c] = c >= utf8.RuneSelf || len(pat) == 0 || foldRune(rune(c)) == pat[0]
+	}
+	return m
 }
 
 func (m *matcher) reset() { m.state = 0 }
@@ -98,29 +106,61 @@ func (m *matcher) matchString(s string) bool {
 	return false
 }
 
+// readBufs recycles matchReader's window.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
 // matchReader streams r (UTF-8; invalid bytes read as ISO-8859-1) through
-// the matcher.
+// the matcher. ASCII bytes are fed directly and, while no partial match
+// is pending, bytes that cannot start one are skipped; a UTF-8 sequence
+// cut by the window end is carried over to the next read.
 func (m *matcher) matchReader(r io.Reader) (bool, error) {
 	m.reset()
 	if len(m.pat) == 0 {
 		return true, nil
 	}
-	br := bufio.NewReaderSize(r, 32<<10)
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	buf := *bp
+	keep := 0
 	for {
-		c, size, err := br.ReadRune()
+		n, err := r.Read(buf[keep:])
+		b := buf[:keep+n]
+		i := 0
+		for i < len(b) {
+			if m.state == 0 {
+				for i < len(b) && !m.start[b[i]] {
+					i++
+				}
+				if i == len(b) {
+					break
+				}
+			}
+			c := b[i]
+			if c < utf8.RuneSelf {
+				i++
+				if m.feed(rune(c)) {
+					return true, nil
+				}
+				continue
+			}
+			if err == nil && !utf8.FullRune(b[i:]) {
+				break // completed by the next read
+			}
+			ru, size := utf8.DecodeRune(b[i:])
+			if ru == utf8.RuneError && size == 1 {
+				ru = rune(c)
+			}
+			i += size
+			if m.feed(ru) {
+				return true, nil
+			}
+		}
+		keep = copy(buf, b[i:])
 		if err != nil {
 			if err == io.EOF {
 				return false, nil
 			}
 			return false, err
-		}
-		if c == utf8.RuneError && size == 1 {
-			_ = br.UnreadRune()
-			b, _ := br.ReadByte()
-			c = rune(b)
-		}
-		if m.feed(c) {
-			return true, nil
 		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"mime/quotedprintable"
 	"strings"
 
-	"github.com/emersion/go-message/charset"
+	"gocourier/internal/charset"
 
 	"gocourier/internal/mime"
 )

@@ -169,7 +169,12 @@ func TestChildBaseEnv(t *testing.T) {
 	in := []string{"A=1", "LISTEN_PID=3", "LISTEN_FDS=1", "LISTEN_FDNAMES=x", "NOTIFY_SOCKET=/run/n",
 		"WATCHDOG_USEC=5", "WATCHDOG_PID=3", DaemonEnv + "=3", "LISTEN_PIDX=keep", "B="}
 	got := ChildBaseEnv(in)
-	if want := []string{"A=1", "LISTEN_PIDX=keep", "B="}; !slices.Equal(got, want) {
+	if want := []string{"A=1", "LISTEN_PIDX=keep", "B=", "GOMAXPROCS=1"}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	// An administrator's GOMAXPROCS is passed on unchanged.
+	got = ChildBaseEnv([]string{"GOMAXPROCS=4", "A=1"})
+	if want := []string{"GOMAXPROCS=4", "A=1"}; !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }

@@ -67,7 +67,25 @@ next:
 		}
 		out = append(out, kv)
 	}
+	// Every child serves one connection, and the programs we start (the TLS
+	// pump, the login stages, the session stages) are Go programs whose
+	// runtime reads GOMAXPROCS once, at start-up: one P means one set of
+	// per-P caches, fewer threads and about 1.3 ms less CPU per login
+	// (measured with bench/session). An administrator's own GOMAXPROCS wins.
+	if !hasEnv(out, "GOMAXPROCS") {
+		out = append(out, "GOMAXPROCS=1")
+	}
 	return out
+}
+
+// hasEnv reports whether env sets name.
+func hasEnv(env []string, name string) bool {
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k == name {
+			return true
+		}
+	}
+	return false
 }
 
 // NewServer prepares a server; logw receives couriertcpd's own log lines.

@@ -50,33 +50,12 @@ func TestMutt(t *testing.T) {
 	s := Start(t, p, Options{Seed: seedSubjects(subjects...)})
 
 	work := t.TempDir()
-	rc := filepath.Join(work, "muttrc")
-	mustWrite(t, rc, fmt.Sprintf(`set imap_user=%s
-set imap_pass=%s
-set folder=imap://127.0.0.1:%d/
-set spoolfile=+INBOX
-set ssl_starttls=no
-set ssl_force_tls=no
-set header_cache=""
-set message_cachedir=""
-set confirmappend=no
-set confirmcreate=no
-set delete=yes
-set move=no
-set wait_key=no
-set mark_old=no
-set beep=no
-set sort=date
-`, User, Pass, s.Port), 0o600)
 	// mutt redraws nothing while pushed keys are pending, so the message
 	// as mutt read it is captured with <pipe-message>.
 	read := filepath.Join(work, "read.txt")
 	keys := `<limit>~s target<enter><display-message><exit><pipe-message>cat > ` + read +
 		`<enter><save-message>=INBOX.Archive<enter><sync-mailbox><quit>`
-	cmdline := fmt.Sprintf(`stty rows 50 cols 132; exec %s -n -F %s -f =INBOX -e 'push "%s"'`, mutt, rc, keys)
-	out, err := Run(context.Background(), 90*time.Second, work,
-		[]string{"HOME=" + work, "TERM=vt100", "PATH=/usr/bin:/bin", "LANG=C.UTF-8"},
-		script, "-qec", cmdline, "/dev/null")
+	out, err := runMutt(t, mutt, script, s, work, keys)
 	screen := strings.ReplaceAll(out, "\r", "\n")
 	if err != nil {
 		t.Fatalf("mutt: %v\n%s\nserver log:\n%s", err, screen, tail(s.Logs(), 30))
@@ -112,5 +91,69 @@ set sort=date
 	}
 	if f, _ := MaildirFiles(filepath.Join(s.Maildir, ".Archive")); len(f) != 1 {
 		t.Errorf("Archive maildir has %d files, want 1: %v", len(f), f)
+	}
+}
+
+// runMutt runs mutt on INBOX of s with keys pushed, under script(1)
+// (mutt needs a terminal), and returns what it drew.
+func runMutt(t *testing.T, mutt, script string, s *Server, work, keys string) (string, error) {
+	t.Helper()
+	rc := filepath.Join(work, "muttrc")
+	mustWrite(t, rc, fmt.Sprintf(`set imap_user=%s
+set imap_pass=%s
+set folder=imap://127.0.0.1:%d/
+set spoolfile=+INBOX
+set ssl_starttls=no
+set ssl_force_tls=no
+set header_cache=""
+set message_cachedir=""
+set confirmappend=no
+set confirmcreate=no
+set delete=yes
+set move=no
+set wait_key=no
+set mark_old=no
+set beep=no
+set sort=date
+`, User, Pass, s.Port), 0o600)
+	cmdline := fmt.Sprintf(`stty rows 50 cols 132; exec %s -n -F %s -f =INBOX -e 'push "%s"'`, mutt, rc, keys)
+	return Run(context.Background(), 90*time.Second, work,
+		[]string{"HOME=" + work, "TERM=vt100", "PATH=/usr/bin:/bin", "LANG=C.UTF-8"},
+		script, "-qec", cmdline, "/dev/null")
+}
+
+// TestMuttFlagDelete: mutt flags two messages (tag-pattern, tag-prefix
+// flag), deletes a third (delete-pattern) and syncs; the server then has
+// \Flagged on exactly those two and the third expunged (gone from disk).
+func TestMuttFlagDelete(t *testing.T) {
+	p := needChain(t)
+	mutt := Require(t, "mutt", "mutt")
+	script := Require(t, "script", "bsdutils")
+	s := Start(t, p, Options{Seed: seedSubjects("first one", "second one", "victim", "bystander")})
+	keys := `<tag-pattern>~s one<enter><tag-prefix><flag-message><delete-pattern>~s victim<enter><sync-mailbox><quit>`
+	out, err := runMutt(t, mutt, script, s, t.TempDir(), keys)
+	if err != nil {
+		t.Fatalf("mutt: %v\n%s\nserver log:\n%s", err, strings.ReplaceAll(out, "\r", "\n"), tail(s.Logs(), 30))
+	}
+	in := snapshot(t, s.Dial(t), "INBOX")
+	got := map[string][]string{}
+	for _, m := range in.Msgs {
+		got[m.MsgID] = m.Flags
+	}
+	for subj, flagged := range map[string]bool{"first one": true, "second one": true, "bystander": false} {
+		fl, ok := got[msgIDFor(subj)]
+		if !ok {
+			t.Errorf("%q is gone", subj)
+			continue
+		}
+		if slices.Contains(fl, `\Flagged`) != flagged || slices.Contains(fl, `\Deleted`) {
+			t.Errorf("%q has flags %v, want flagged=%v", subj, fl, flagged)
+		}
+	}
+	if _, ok := got[msgIDFor("victim")]; ok || len(in.Msgs) != 3 {
+		t.Errorf("victim not expunged: %+v", in.Msgs)
+	}
+	if f, _ := MaildirFiles(s.Maildir); len(f) != 3 {
+		t.Errorf("maildir has %d files, want 3: %v", len(f), f)
 	}
 }
