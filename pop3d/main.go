@@ -130,9 +130,9 @@ func run() int {
 			return fatal("[SYS/PERM] Account's mailbox directory is not owned by the correct uid or gid")
 		}
 	}
-	// §11.1: Courier sends +OK first and the refusal after it, which a
-	// client would take as the answer to its next command; we refuse in
-	// place of the +OK, with RFC 3206's [AUTH] code.
+	// §11.1: the refusal answers PASS in place of "+OK logged in." (real
+	// courierpop3d does the same); we add RFC 3206's [AUTH] code because our
+	// CAPA advertises RESP-CODES (DESIGN.md §5).
 	opts := os.Getenv("OPTIONS")
 	if hasOption(opts, "disablepop3") {
 		return fatal("[AUTH] POP3 access disabled for this account.")

@@ -51,4 +51,10 @@ func (c *dbCache) put(path string, db uiddb.DB) {
 	c.path, c.ident, c.db, c.ok = path, id, db, true
 }
 
+// putIdent records db as the content of path with the identity id,
+// taken by the caller before and after reading it.
+func (c *dbCache) putIdent(path string, id [4]int64, db uiddb.DB) {
+	c.path, c.ident, c.db, c.ok = path, id, db, true
+}
+
 func (c *dbCache) forget() { c.ok = false }

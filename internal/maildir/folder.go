@@ -409,12 +409,21 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map
 	// folder then skips re-parsing it.
 	db, exists := m.dbCache.get(dbPath)
 	if !exists {
+		before, _ := fileIdent(dbPath)
 		data, err := readFileLimit(dbPath, maxMetaFile)
 		exists = err == nil
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return res, nil, fmt.Errorf("maildir: read %s: %w", dbPath, err)
 		}
 		db = uiddb.Parse(data)
+		// Remember it for the next rescan (those within 2 s of a change
+		// cannot trust the directory stamps and scan again), but only
+		// if the file did not change while it was read.
+		if exists && db.HeaderOK && db.BadLines == 0 {
+			if after, ok := fileIdent(dbPath); ok && after == before {
+				m.dbCache.putIdent(dbPath, after, db)
+			}
+		}
 	}
 	dirty := false
 	newUIDV := !db.HeaderOK

@@ -2,6 +2,7 @@ package maildir
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -85,5 +86,39 @@ func TestAddDelSharedMaildir(t *testing.T) {
 	}
 	if es, _ := os.ReadDir(filepath.Join(root, "tmp")); len(es) != 0 {
 		t.Errorf("tmp/ not clean: %v", es)
+	}
+}
+
+// TestReadNames: the getdents arena reader lists exactly what os.ReadDir
+// lists, over several getdents buffers, and reports a missing directory.
+func TestReadNames(t *testing.T) {
+	dir := t.TempDir()
+	want := map[string]bool{}
+	for i := 0; i < 3000; i++ { // > 64 KiB of dirents
+		n := fmt.Sprintf("%d.M%dP1.host,S=%d:2,S", 1700000000+i, i, i)
+		if i%7 == 0 {
+			n = fmt.Sprintf(".hidden%d", i)
+		}
+		if i%11 == 0 {
+			n = fmt.Sprintf("été %d", i)
+		}
+		os.WriteFile(filepath.Join(dir, n), nil, 0o600)
+		want[n] = true
+	}
+	got, err := readNames(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d names, want %d", len(got), len(want))
+	}
+	for _, n := range got {
+		if !want[n] {
+			t.Fatalf("unexpected name %q", n)
+		}
+		delete(want, n)
+	}
+	if _, err := readNames(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing dir: %v", err)
 	}
 }
