@@ -64,7 +64,7 @@ var metrics = []metric{
 	{"pop3", "uidl", "POP3 UIDL", "ms", false},
 	{"pop3", "retr", "POP3 RETR of every message", "MB/s", true},
 	{"pop3login", "poplogins1", "POP3 connect+USER+PASS+QUIT, 1 client", "logins/s", true},
-	{"pop3login", "poplogins8", "POP3 connect+USER+PASS+QUIT, 8 clients", "logins/s", true},
+	{"pop3login", "poplogins8", "POP3 connect+USER+PASS+QUIT, 8 clients, 8 accounts", "logins/s", true},
 	{"idle", "idlelat", "IDLE: delivery to untagged EXISTS", "ms", false},
 }
 
