@@ -159,7 +159,11 @@ install-configure:
 install-sysvinit: templates
 	$(INSTALL) -d -m 755 $(DESTDIR)$(INITDIR)
 	$(INSTALL) -m 755 $(BUILDDIR)/courier-imap.sysvinit $(DESTDIR)$(INITDIR)/courier-imap
-	@echo "Enable with: update-rc.d courier-imap defaults"
+	@# Register the runlevel links where the system has update-rc.d (Debian)
+	@# and we install into the live system, not into a staging DESTDIR.
+	@if [ -z "$(DESTDIR)" ] && [ "$(INITDIR)" = /etc/init.d ] && command -v update-rc.d >/dev/null 2>&1; then \
+		update-rc.d courier-imap defaults && echo "registered with update-rc.d"; \
+	else echo "Enable with: update-rc.d courier-imap defaults"; fi
 
 install-systemd: templates
 	$(INSTALL) -d -m 755 $(DESTDIR)$(SYSTEMDUNITDIR)

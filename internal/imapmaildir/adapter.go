@@ -48,6 +48,7 @@ func mapErr(err error) error {
 		{maildir.ErrOverQuota, imapserver.ErrOverQuota},
 		{maildir.ErrBadKeyword, imapserver.ErrBadKeyword},
 		{maildir.ErrReadOnly, imapserver.ErrPermission},
+		{maildir.ErrNoSuchMessage, imapserver.ErrNoSuchMessage},
 	}
 	for _, p := range pairs {
 		if errors.Is(err, p.from) {

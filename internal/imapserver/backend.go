@@ -37,6 +37,10 @@ var (
 	ErrOverQuota     = errors.New("mail quota exceeded")
 	ErrBadKeyword    = errors.New("invalid keyword")
 	ErrPermission    = errors.New("permission denied")
+	// ErrNoSuchMessage: the message's file is gone, expunged by another
+	// session since this one last synced. STORE skips it (RFC 2180
+	// §4.2.1 allows OK) and the next sync reports the EXPUNGE.
+	ErrNoSuchMessage = errors.New("message expunged by another session")
 	// ErrUIDValidityChanged from Rescan: another process recreated the
 	// UID database, so every UID the client holds is void (RFC 3501
 	// §2.3.1.1); the session must end.

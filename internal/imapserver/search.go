@@ -391,33 +391,54 @@ func (s *Session) cmdSearch(tag string, uid bool) error {
 	if !d.SP() {
 		return s.bad(tag)
 	}
-	// RFC 4731 ESEARCH: SEARCH RETURN (opts) criteria.
+	// RFC 4731 ESEARCH: SEARCH RETURN (opts) criteria. RECENT is the
+	// other key starting with 'R' (RFC 3501 §6.4.4); the atom read to tell
+	// them apart is then the first search key.
 	var ret []string
+	var lead *searchKey
 	esearch := false
 	if b, ok := d.Peek(); ok && (b == 'R' || b == 'r') {
 		a, ok := d.Atom()
-		if !ok || !strings.EqualFold(a, "RETURN") || !d.SP() {
+		switch {
+		case ok && strings.EqualFold(a, "RECENT"):
+			lead = &searchKey{op: "RECENT"}
+		case ok && !strings.EqualFold(a, "RETURN"):
+			d.Fail("unknown search key %s", a)
 			return s.bad(tag)
-		}
-		esearch = true
-		if !d.List(func() bool {
-			o, ok := d.Atom()
-			o = strings.ToUpper(o)
-			switch o {
-			case "MIN", "MAX", "ALL", "COUNT":
-				ret = append(ret, o)
-				return ok
+		case !ok || !d.SP():
+			return s.bad(tag)
+		default:
+			esearch = true
+			if !d.List(func() bool {
+				o, ok := d.Atom()
+				o = strings.ToUpper(o)
+				switch o {
+				case "MIN", "MAX", "ALL", "COUNT":
+					ret = append(ret, o)
+					return ok
+				}
+				return d.Fail("bad RETURN option")
+			}) || !d.SP() {
+				return s.bad(tag)
 			}
-			return d.Fail("bad RETURN option")
-		}) || !d.SP() {
-			return s.bad(tag)
-		}
-		if len(ret) == 0 {
-			ret = []string{"ALL"}
+			if len(ret) == 0 {
+				ret = []string{"ALL"}
+			}
 		}
 	}
 	p := &searchParser{s: s}
-	prog, ok := s.searchProgram(p)
+	var prog *searchKey
+	ok := true
+	if lead == nil {
+		prog, ok = s.searchProgram(p)
+	} else if b, _ := d.Peek(); b == ' ' {
+		d.SP()
+		var rest *searchKey
+		rest, ok = p.keys()
+		prog = &searchKey{op: "AND", kids: []*searchKey{lead, rest}}
+	} else {
+		prog = lead
+	}
 	if !ok {
 		return s.bad(tag)
 	}

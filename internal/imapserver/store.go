@@ -63,7 +63,12 @@ func (s *Session) cmdStore(tag string, uid bool) error {
 		nf := applyFlags(v.flags, flags, mode)
 		if !sameFlags(nf, v.flags) {
 			if err := s.mbox.SetFlags(v.uid, nf); err != nil {
-				failed = err
+				// Expunged by another session: no FETCH for a message that
+				// is gone; the EXPUNGE follows at the next sync. A NO here
+				// made imaptest's concurrent clients (and mbsync) fail.
+				if !errors.Is(err, ErrNoSuchMessage) {
+					failed = err
+				}
 				continue
 			}
 			v.flags = nf
@@ -76,12 +81,21 @@ func (s *Session) cmdStore(tag string, uid bool) error {
 			fetchLines.WriteString(line + "FLAGS " + formatFlags(v.flags, v.recent) + ")\r\n")
 		}
 	}
-	// A changed keyword set is announced first (transcript 07 a04, a08).
-	if kw := s.keywordsInUse(); !sameKeywordSet(kw, s.keywords) {
+	// A grown keyword set is announced before the FETCH lines that use it
+	// (transcript 07 a04, a09); a shrunk one after them, so FLAGS never
+	// drops a keyword the client still sees on a message (imaptest
+	// search-flags: "Keyword dropped, but it still had references"). With
+	// .SILENT there are no FETCH lines and the order is Courier's (a08).
+	kw := s.keywordsInUse()
+	if hasNewKeyword(kw, s.keywords) {
+		s.keywords = unionKeywords(s.keywords, kw)
+		s.writeFlagsLines(s.keywords)
+	}
+	s.c.W.Raw(fetchLines.String())
+	if !sameKeywordSet(kw, s.keywords) {
 		s.keywords = kw
 		s.writeFlagsLines(kw)
 	}
-	s.c.W.Raw(fetchLines.String())
 
 	if failed != nil {
 		if errors.Is(failed, ErrBadKeyword) {

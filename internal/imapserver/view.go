@@ -176,24 +176,39 @@ func (s *Session) sync(allowExpunge bool) {
 		}
 	}
 	// Courier announces a grown keyword set before the changes that use
-	// it and a shrunk one after the expunges (transcripts 06, 07).
+	// it and a shrunk one after the expunges (transcripts 06, 07). The
+	// shrunk set goes after the FETCH lines too: a FLAGS response must
+	// not drop a keyword the client still holds on a message whose
+	// update comes later (imaptest "Keyword dropped, but it still had
+	// references"). When keywords come and go at once, the new ones are
+	// announced first together with the old ones.
 	kw := s.keywordsInUse()
-	kwChanged := !sameKeywordSet(kw, s.keywords)
-	grown := hasNewKeyword(kw, s.keywords)
-	if kwChanged && grown {
-		s.keywords = kw
-		s.writeFlagsLines(kw)
+	if hasNewKeyword(kw, s.keywords) {
+		s.keywords = unionKeywords(s.keywords, kw)
+		s.writeFlagsLines(s.keywords)
 	}
 	s.c.W.Raw(out.String())
 	if changedCount {
 		s.c.W.Untagged(strconv.Itoa(len(s.view)) + " EXISTS")
 		s.c.W.Untagged(strconv.Itoa(s.recentCount()) + " RECENT")
 	}
-	if kwChanged && !grown {
+	s.c.W.Raw(flagLines.String())
+	if !sameKeywordSet(kw, s.keywords) {
 		s.keywords = kw
 		s.writeFlagsLines(kw)
 	}
-	s.c.W.Raw(flagLines.String())
+}
+
+// unionKeywords returns now followed by the keywords of before that now
+// lacks (most recently used first, as keywordsInUse orders them).
+func unionKeywords(before, now []string) []string {
+	out := append([]string(nil), now...)
+	for _, k := range before {
+		if !hasFlag(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // seqIndexes resolves a message set against the view: indexes into

@@ -470,13 +470,24 @@ func (d *Decoder) String() (string, bool) {
 	if !ok {
 		return "", d.failf("expected string")
 	}
-	switch c {
-	case '"':
+	switch {
+	case c == '"':
 		return d.Quoted()
-	case '{', '~':
+	case c == '{' || d.literal8Next():
 		return d.Literal()
 	}
 	return "", d.failf("expected string")
+}
+
+// literal8Next reports whether "~{" (an RFC 3516 literal8) comes next. A
+// '~' alone is an ordinary ATOM-CHAR (RFC 3501 §9): `SELECT ~foo` names
+// a mailbox (imaptest "atoms").
+func (d *Decoder) literal8Next() bool {
+	if d.err != nil || d.eol {
+		return false
+	}
+	b, err := d.r.Peek(2)
+	return err == nil && b[0] == '~' && b[1] == '{'
 }
 
 // AString reads an astring (atom with ']' allowed, or a string).
@@ -485,8 +496,7 @@ func (d *Decoder) AString() (string, bool) {
 	if !ok {
 		return "", d.failf("expected astring")
 	}
-	switch c {
-	case '"', '{', '~':
+	if c == '"' || c == '{' || d.literal8Next() {
 		return d.String()
 	}
 	return d.AtomBracket()
@@ -498,7 +508,7 @@ func (d *Decoder) NString() (s string, isNil bool, ok bool) {
 	if !ok {
 		return "", false, d.failf("expected nstring")
 	}
-	if c == '"' || c == '{' || c == '~' {
+	if c == '"' || c == '{' || d.literal8Next() {
 		s, ok = d.String()
 		return s, false, ok
 	}
@@ -515,7 +525,7 @@ func (d *Decoder) ListMailbox() (string, bool) {
 	if !ok {
 		return "", d.failf("expected list-mailbox")
 	}
-	if c == '"' || c == '{' || c == '~' {
+	if c == '"' || c == '{' || d.literal8Next() {
 		return d.String()
 	}
 	return d.readWhile(func(b byte) bool { return isAtomChar(b) || b == '%' || b == '*' || b == ']' }, "list-mailbox")

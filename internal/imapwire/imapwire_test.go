@@ -29,6 +29,9 @@ func TestAtomsStringsLiterals(t *testing.T) {
 		{"bare LF", "a b\n", []string{"a", "b"}, 0},
 		{"empty quoted", `"" x` + "\r\n", []string{"", "x"}, 0},
 		{"literal8", "~{2}\r\nab x\r\n", []string{"ab", "x"}, 1},
+		// imaptest "atoms": '~' is an ATOM-CHAR unless "~{" starts a literal8.
+		{"tilde atom", "~foo x\r\n", []string{"~foo", "x"}, 0},
+		{"lone tilde", "~ x\r\n", []string{"~", "x"}, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
