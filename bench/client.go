@@ -22,11 +22,12 @@ type imapConn struct {
 	tagN    int
 	timeout time.Duration
 	// counters of the last command
-	untagged int
-	bytesIn  int64
-	last     string // last untagged line seen (literals stripped)
-	lines    []string
-	keep     bool // keep untagged lines in lines
+	untagged   int
+	bytesIn    int64
+	last       string // last untagged line seen (literals stripped)
+	lines      []string
+	keep       bool   // keep untagged lines in lines
+	lastTagged string // tagged line of the last command
 }
 
 var errNo = errors.New("server answered NO/BAD")
@@ -36,6 +37,11 @@ func dialIMAP(addr string, timeout time.Duration) (*imapConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
+	return greet(c, timeout)
+}
+
+// greet wraps a connected (plain or TLS) socket and reads the greeting.
+func greet(c net.Conn, timeout time.Duration) (*imapConn, error) {
 	ic := &imapConn{c: c, r: bufio.NewReaderSize(c, 64<<10), timeout: timeout}
 	_ = c.SetDeadline(time.Now().Add(timeout))
 	line, err := ic.readLine()
@@ -128,6 +134,7 @@ func (ic *imapConn) readTagged(tag string) (string, error) {
 			return "", fmt.Errorf("waiting for %s: %w", tag, err)
 		}
 		if strings.HasPrefix(line, tag+" ") {
+			ic.lastTagged = line
 			rest := line[len(tag)+1:]
 			if strings.HasPrefix(rest, "OK") {
 				return line, nil

@@ -15,7 +15,7 @@
 //     the reason; the others still run.
 //
 // Usage: go run ./bench [-prefix DIR] [-runs N] [-smoke] [-out BENCHMARKS.md]
-// [workload ...]; workloads: login memory mailbox pop3 pop3login idle.
+// [workload ...]; workloads: login memory mailbox pop3 pop3login idle tls stress.
 package main
 
 import (
@@ -275,6 +275,12 @@ func runOne(e *benchEnv, p params, s *server, w workload, master string) (map[st
 	pp, err := freePort()
 	if err != nil {
 		return nil, err
+	}
+	e.tlsPort = 0
+	if needsTLS[w.name] {
+		if e.tlsPort, err = freePort(); err != nil {
+			return nil, err
+		}
 	}
 	r, err := s.start(e, ip, pp)
 	if err != nil {

@@ -31,6 +31,9 @@ type benchEnv struct {
 	// popUsers are the extra accounts of the 8-client POP3 login test
 	// (one maildrop per client; same uid, gid and password as user).
 	popUsers []account
+	// tlsPort, when not 0, asks start to open an implicit-TLS IMAP
+	// listener there too (running.imaps), with the shared certificate.
+	tlsPort int
 }
 
 // account is one extra benchmark account.
@@ -52,6 +55,7 @@ type server struct {
 // running is a started server: its process groups and addresses.
 type running struct {
 	imap, pop3 string
+	imaps      string // implicit-TLS IMAP, when benchEnv.tlsPort was set
 	noPOP3     string // why pop3 is empty
 	procs      []*exec.Cmd
 	stops      []func() // extra stop actions (daemons that fork away)
@@ -350,11 +354,33 @@ func courierServer(e *benchEnv) *server {
 			r.stop()
 			return nil, err
 		}
+		if e.tlsPort != 0 {
+			// Courier's chain: couriertcpd ... couriertls -server -tcpd
+			// imaplogin imapd Maildir, key+cert in TLS_CERTFILE
+			f, err := benchCert(e)
+			if err != nil {
+				r.stop()
+				return nil, err
+			}
+			tov := map[string]string{"IMAP_ENHANCEDIDLE": "1", "TLS_CERTFILE": f.combined, "TLS_DHPARAMS": "",
+				"TLS_CACHEFILE": "", "IMAP_TLS": "1", "IMAP_STARTTLS": "NO", "COURIERTLS": p["COURIERTLS"]}
+			tlsArgv := shellEnvCommand([]string{p["IMAPD_CONF"], p["IMAPDSSL_CONF"]}, tov, append(append([]string{p["COURIERTCPD"]}, common...),
+				strconv.Itoa(e.tlsPort), p["COURIERTLS"], "-server", "-tcpd", p["IMAPLOGIN"], p["IMAPD"], "Maildir")...)
+			if _, err := startProc(r, logf, baseEnv, tlsArgv...); err != nil {
+				r.stop()
+				return nil, err
+			}
+			r.imaps = fmt.Sprintf("127.0.0.1:%d", e.tlsPort)
+		}
 		if err := waitGreeting(r.imap, "* OK", 5*time.Second); err != nil {
 			r.stop()
 			return nil, err
 		}
 		if err := waitGreeting(r.pop3, "+OK", 5*time.Second); err != nil {
+			r.stop()
+			return nil, err
+		}
+		if err := waitTLS(r); err != nil {
 			r.stop()
 			return nil, err
 		}
@@ -409,6 +435,16 @@ func dovecotServer(e *benchEnv) *server {
 			return nil, err
 		}
 		r := &running{imap: fmt.Sprintf("127.0.0.1:%d", imapPort), pop3: fmt.Sprintf("127.0.0.1:%d", popPort)}
+		if e.tlsPort != 0 {
+			f, err := benchCert(e)
+			if err != nil {
+				return nil, err
+			}
+			if err := dovecotTLSConf(filepath.Join(dir, "dovecot.conf"), e.tlsPort, f); err != nil {
+				return nil, err
+			}
+			r.imaps = fmt.Sprintf("127.0.0.1:%d", e.tlsPort)
+		}
 		if _, err := startProc(r, filepath.Join(e.work, "logs", "dovecot.out"), baseEnv,
 			"/usr/sbin/dovecot", "-F", "-c", filepath.Join(dir, "dovecot.conf")); err != nil {
 			return nil, err
@@ -421,9 +457,33 @@ func dovecotServer(e *benchEnv) *server {
 			r.stop()
 			return nil, err
 		}
+		if err := waitTLS(r); err != nil {
+			r.stop()
+			return nil, err
+		}
 		return r, nil
 	}
 	return s
+}
+
+// waitTLS waits until the implicit-TLS port (if any) completes a
+// handshake and greets.
+func waitTLS(r *running) error {
+	if r.imaps == "" {
+		return nil
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := dialIMAPS(r.imaps, 3*time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("implicit-TLS port %s: %w", r.imaps, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // ---- ours (installed under -prefix) ----
@@ -544,7 +604,33 @@ func oursServer(e *benchEnv, prefix string) *server {
 			r.stop()
 			return nil, err
 		}
+		if e.tlsPort != 0 {
+			// ours as rc/imapd-ssl.rc runs it: couriertls between
+			// couriertcpd and imaplogin, dropping to TLS_USER
+			f, err := benchCert(e)
+			if err != nil {
+				r.stop()
+				return nil, err
+			}
+			tov := map[string]string{"TLS_CERTFILE": f.combined, "TLS_DHPARAMS": "", "TLS_CACHEFILE": "",
+				"IMAP_TLS": "1", "IMAP_STARTTLS": "NO", "COURIERTLS": filepath.Join(prefix, "sbin/couriertls")}
+			for k, v := range ov {
+				tov[k] = v
+			}
+			tlsArgv := shellEnvCommand(confs("imapd", "imapd-ssl"), tov, append(append([]string{tcpd}, common...),
+				strconv.Itoa(e.tlsPort), filepath.Join(prefix, "sbin/couriertls"), "-server", "-tcpd", "-user=courier", "-service=imap",
+				filepath.Join(prefix, "sbin/imaplogin"), filepath.Join(prefix, "bin/imapd"), "Maildir")...)
+			if _, err := startProc(r, logf, baseEnv, tlsArgv...); err != nil {
+				r.stop()
+				return nil, err
+			}
+			r.imaps = fmt.Sprintf("127.0.0.1:%d", e.tlsPort)
+		}
 		if err := waitGreeting(r.imap, "* OK", 5*time.Second); err != nil {
+			r.stop()
+			return nil, err
+		}
+		if err := waitTLS(r); err != nil {
 			r.stop()
 			return nil, err
 		}

@@ -28,16 +28,23 @@ type params struct {
 	popMsgs     int
 	idleSamples int
 	seed        int64
+	tlsMsgs     int           // messages of the bulk TLS FETCH data set
+	tlsMaxSize  int           // their largest size
+	stressN     int           // clients of the stress workload
+	stressDur   time.Duration // its length
+	stressMax   int           // cap on commands per client
 }
 
 func fullParams() params {
 	return params{runs: 3, loginDur: 5 * time.Second, loginMax: 20000, sessions: 50, smallMsgs: 100,
-		bigMsgs: 20000, bigMaxSize: 10 << 20, appendMsgs: 1000, popMsgs: 5000, idleSamples: 5, seed: 1}
+		bigMsgs: 20000, bigMaxSize: 10 << 20, appendMsgs: 1000, popMsgs: 5000, idleSamples: 5, seed: 1,
+		tlsMsgs: 1500, tlsMaxSize: 1 << 20, stressN: 8, stressDur: 20 * time.Second, stressMax: 50000}
 }
 
 func smokeParams() params {
 	return params{runs: 1, loginDur: 300 * time.Millisecond, loginMax: 200, sessions: 3, smallMsgs: 10,
-		bigMsgs: 60, bigMaxSize: 256 << 10, appendMsgs: 10, popMsgs: 20, idleSamples: 1, seed: 1}
+		bigMsgs: 60, bigMaxSize: 256 << 10, appendMsgs: 10, popMsgs: 20, idleSamples: 1, seed: 1,
+		tlsMsgs: 30, tlsMaxSize: 256 << 10, stressN: 2, stressDur: 3 * time.Second, stressMax: 5000}
 }
 
 // metric describes one reported figure.
@@ -66,6 +73,10 @@ var metrics = []metric{
 	{"pop3login", "poplogins1", "POP3 connect+USER+PASS+QUIT, 1 client", "logins/s", true},
 	{"pop3login", "poplogins8", "POP3 connect+USER+PASS+QUIT, 8 clients, 8 accounts", "logins/s", true},
 	{"idle", "idlelat", "IDLE: delivery to untagged EXISTS", "ms", false},
+	{"tls", "tlslogin1", "implicit TLS: connect+handshake+LOGIN+LOGOUT, 1 client", "logins/s", true},
+	{"tls", "tlslogin8", "implicit TLS: connect+handshake+LOGIN+LOGOUT, 8 clients", "logins/s", true},
+	{"tls", "tlsfetch", "implicit TLS: FETCH 1:* BODY.PEEK[]", "MB/s", true},
+	{"stress", "stressops", "mixed commands, shared mailbox, all clients", "cmds/s", true},
 }
 
 // workload is one named, separately runnable measurement.
@@ -95,6 +106,8 @@ var workloads = []workload{
 	{"pop3", func(p params) dataset { return dataset{"pop", p.popMsgs, p.bigMaxSize} }, runPOP3},
 	{"pop3login", smallSet, runPOP3Login},
 	{"idle", smallSet, runIdle},
+	{"tls", func(p params) dataset { return dataset{"tls", p.tlsMsgs, p.tlsMaxSize} }, runTLS},
+	{"stress", smallSet, runStress},
 }
 
 func smallSet(p params) dataset { return dataset{"small", p.smallMsgs, 256 << 10} }

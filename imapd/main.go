@@ -12,7 +12,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -26,6 +25,7 @@ import (
 	"gocourier/internal/imapmaildir"
 	"gocourier/internal/imapserver"
 	"gocourier/internal/maildir"
+	"gocourier/internal/stdioconn"
 )
 
 func main() {
@@ -44,7 +44,7 @@ type conn struct {
 }
 
 func stdio() conn {
-	if nc, err := net.FileConn(os.Stdin); err == nil {
+	if nc := stdioconn.Socket(); nc != nil {
 		ic := newIdleConn(nc)
 		return conn{r: ic, w: nc, close: func() { nc.Close() }}
 	}

@@ -21,7 +21,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -34,6 +33,7 @@ import (
 	"gocourier/internal/maildir"
 	"gocourier/internal/pop3"
 	"gocourier/internal/pop3maildir"
+	"gocourier/internal/stdioconn"
 )
 
 func main() {
@@ -56,10 +56,7 @@ func clientConn() (r interface {
 }, w interface {
 	Write([]byte) (int, error)
 }) {
-	if c, err := net.FileConn(os.Stdin); err == nil {
-		if tc, ok := c.(*net.TCPConn); ok {
-			_ = tc.SetNoDelay(true)
-		}
+	if c := stdioconn.Socket(); c != nil {
 		return c, c
 	}
 	return os.Stdin, os.Stdout

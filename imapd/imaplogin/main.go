@@ -31,6 +31,7 @@ import (
 	"gocourier/internal/imapserver"
 	"gocourier/internal/login"
 	"gocourier/internal/starttls"
+	"gocourier/internal/stdioconn"
 )
 
 func main() {
@@ -43,7 +44,7 @@ func main() {
 	var w io.Writer = os.Stdout
 	closer := func() { os.Stdin.Close(); os.Exit(1) }
 	var nc net.Conn
-	if c, err := net.FileConn(os.Stdin); err == nil {
+	if c := stdioconn.Socket(); c != nil {
 		nc = c
 		r, w = nc, nc
 		closer = func() { nc.Close() }

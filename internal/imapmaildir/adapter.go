@@ -317,6 +317,12 @@ func (b *Mailbox) CRLFSize(uid uint32) (int64, error) {
 	return n, nil
 }
 
+// DeferSync implements imapserver.BatchSyncer.
+func (b *Mailbox) DeferSync() { b.f.DeferSync() }
+
+// Flush implements imapserver.BatchSyncer.
+func (b *Mailbox) Flush() error { return mapErr(b.f.Flush()) }
+
 // SetFlags implements imapserver.Mailbox.
 func (b *Mailbox) SetFlags(uid uint32, flags []string) error {
 	f, kws := SplitFlags(flags)

@@ -150,3 +150,11 @@ type ACLStore interface {
 	SetACL(name, id, rights string) error
 	MyRights(name string) (string, error)
 }
+
+// BatchSyncer is implemented by a Mailbox that can make many flag changes
+// durable with one sync: STORE calls DeferSync before its SetFlags calls and
+// Flush after them, before the tagged OK acknowledges them.
+type BatchSyncer interface {
+	DeferSync()
+	Flush() error
+}

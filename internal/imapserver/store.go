@@ -58,6 +58,12 @@ func (s *Session) cmdStore(tag string, uid bool) error {
 	s.reportInvalid(invalid)
 	var failed error
 	var fetchLines strings.Builder
+	// One durable point for the whole command: the storage renames each
+	// message and fsyncs the directory once, still before the tagged OK.
+	batch, batched := s.mbox.(BatchSyncer)
+	if batched {
+		batch.DeferSync()
+	}
 	for _, i := range idx {
 		v := &s.view[i]
 		nf := applyFlags(v.flags, flags, mode)
@@ -79,6 +85,11 @@ func (s *Session) cmdStore(tag string, uid bool) error {
 				line += "UID " + strconv.FormatUint(uint64(v.uid), 10) + " "
 			}
 			fetchLines.WriteString(line + "FLAGS " + formatFlags(v.flags, v.recent) + ")\r\n")
+		}
+	}
+	if batched {
+		if err := batch.Flush(); err != nil && failed == nil {
+			failed = err
 		}
 	}
 	// A grown keyword set is announced before the FETCH lines that use it

@@ -34,6 +34,7 @@ import (
 	"gocourier/internal/login"
 	"gocourier/internal/pop3"
 	"gocourier/internal/starttls"
+	"gocourier/internal/stdioconn"
 )
 
 func main() {
@@ -67,11 +68,8 @@ func run(pop3d, defMaildir string) int {
 	var r io.Reader = os.Stdin
 	var w io.Writer = os.Stdout
 	var sock net.Conn
-	if nc, err := net.FileConn(os.Stdin); err == nil {
+	if nc := stdioconn.Socket(); nc != nil {
 		sock = nc
-		if tc, ok := nc.(*net.TCPConn); ok {
-			_ = tc.SetNoDelay(true)
-		}
 		r, w = nc, nc
 	}
 	ip, port := os.Getenv("TCPREMOTEIP"), os.Getenv("TCPREMOTEPORT")
