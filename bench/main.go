@@ -215,18 +215,23 @@ func run(o options) (*results, error) {
 		if el := time.Since(t); el > time.Second {
 			o.logf("data set %s (%d messages) built in %v", d.name, d.n, el.Round(time.Second))
 		}
-		for _, s := range srvs {
-			if s.unavailable != "" {
-				continue
-			}
-			for i := 0; i < p.runs; i++ {
+		// runs are interleaved (run 1 of every server, then run 2...)
+		// so that a change in the load of the shared machine hits every
+		// server alike; a server stops at its first failed run
+		failed := map[string]bool{}
+		for i := 0; i < p.runs; i++ {
+			for _, s := range srvs {
+				if s.unavailable != "" || failed[s.name] {
+					continue
+				}
 				vals, err := runOne(e, p, s, w, master)
 				if err != nil {
 					// keep what was measured before the failure
 					o.logf("%s/%s run %d: %v (partial: %s)", s.name, w.name, i+1, err, fmtVals(vals))
 					res.add(s.name, vals)
 					res.fail(s.name, w.name, err)
-					break
+					failed[s.name] = true
+					continue
 				}
 				o.logf("%s/%s run %d: %s", s.name, w.name, i+1, fmtVals(vals))
 				res.add(s.name, vals)

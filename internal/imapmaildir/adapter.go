@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -191,6 +192,11 @@ type Mailbox struct {
 	// crlf caches RFC822.SIZE per UID (message files never change
 	// content under one name, §9.1).
 	crlf map[uint32]int64
+	// gone keeps the INTERNALDATE of messages whose files vanished
+	// (expunged by another session): this session may still show them
+	// until it can send the EXPUNGE (RFC 3501 §7.4.1). Bounded by
+	// maxGone.
+	gone map[uint32]time.Time
 	// stale: msgs misses our own changes (SetFlags, Expunge, MoveTo).
 	stale bool
 }
@@ -223,6 +229,7 @@ func (b *Mailbox) Rescan() error {
 	if ch.UIDValidityChanged {
 		return imapserver.ErrUIDValidityChanged
 	}
+	b.rememberGone(ch)
 	quiet := !b.stale && b.msgs != nil && len(ch.Vanished) == 0 && len(ch.Changed) == 0 && !ch.KeywordsChanged
 	if quiet && len(ch.New) == 0 {
 		return nil
@@ -248,12 +255,56 @@ func toMessages(infos []maildir.MessageInfo) []imapserver.Message {
 }
 
 // InternalDate implements imapserver.InternalDater: the file's mtime,
-// stat'ed once and then cached by the folder.
+// stat'ed once and then cached by the folder. For a file that vanished
+// before it was stat'ed, the delivery time at the start of its name
+// (§9.2) stands in: imaptest's stress run showed such messages as
+// "01-Jan-0001 00:00:00 +0000".
 func (b *Mailbox) InternalDate(uid uint32) (time.Time, error) {
-	if m, ok := b.f.Message(uid); ok && !m.InternalDate.IsZero() {
-		return m.InternalDate, nil
+	if m, ok := b.f.Message(uid); ok {
+		if !m.InternalDate.IsZero() {
+			return m.InternalDate, nil
+		}
+		if t, err := b.f.InternalDate(uid); err == nil {
+			return t, nil
+		}
+		return nameTime(m.Name), nil
+	}
+	if t, ok := b.gone[uid]; ok {
+		return t, nil
 	}
 	return b.f.InternalDate(uid)
+}
+
+// maxGone bounds Mailbox.gone; past it the map starts over (a date
+// asked for after that is the zero time, as before).
+const maxGone = 10000
+
+func (b *Mailbox) rememberGone(ch maildir.Changes) {
+	for i, uid := range ch.Vanished {
+		if i >= len(ch.VanishedInfo) {
+			break
+		}
+		if b.gone == nil || len(b.gone) >= maxGone {
+			b.gone = map[uint32]time.Time{}
+		}
+		in := ch.VanishedInfo[i]
+		d := in.InternalDate
+		if d.IsZero() {
+			d = nameTime(in.Name)
+		}
+		b.gone[uid] = d
+	}
+}
+
+// nameTime reads the seconds before the first '.' of a maildir file name
+// (time.MusecPpid.host..., §9.2); the Unix epoch when there are none.
+func nameTime(name string) time.Time {
+	digits, _, _ := strings.Cut(name, ".")
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || n < 0 || n > 1<<40 {
+		n = 0
+	}
+	return time.Unix(n, 0)
 }
 
 func (b *Mailbox) Messages() []imapserver.Message { return b.msgs }

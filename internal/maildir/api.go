@@ -63,7 +63,11 @@ type MessageInfo struct {
 type Changes struct {
 	New      []MessageInfo // appended by anyone, with their UIDs, by UID
 	Vanished []uint32      // UIDs whose files are gone, ascending
-	Changed  []MessageInfo // flag or keyword changes made by others
+	// VanishedInfo is the last known state of each Vanished message, in
+	// the same order: a session may still show it until it can report the
+	// EXPUNGE, and needs e.g. its INTERNALDATE (zero if never stat'ed).
+	VanishedInfo []MessageInfo
+	Changed      []MessageInfo // flag or keyword changes made by others
 	// KeywordsChanged is true when the set of keywords in use changed
 	// (IMAP must resend FLAGS/PERMANENTFLAGS, §4.3).
 	KeywordsChanged bool

@@ -324,7 +324,7 @@ func (f *Folder) merge(res scanResult, ch *Changes) {
 	if !first && res.uidv != f.uidv {
 		ch.UIDValidityChanged = true
 		for _, x := range old {
-			ch.Vanished = append(ch.Vanished, x.uid)
+			ch.vanish(x)
 		}
 		old = nil
 	}
@@ -338,7 +338,7 @@ func (f *Folder) merge(res scanResult, ch *Changes) {
 	i := 0
 	for _, e := range res.entries {
 		for i < len(old) && old[i].uid < e.uid {
-			ch.Vanished = append(ch.Vanished, old[i].uid)
+			ch.vanish(old[i])
 			i++
 		}
 		if i < len(old) && old[i].uid == e.uid && old[i].base == e.base {
@@ -354,17 +354,23 @@ func (f *Folder) merge(res scanResult, ch *Changes) {
 		if i < len(old) && old[i].uid == e.uid {
 			// Same UID, other file: cannot happen under one
 			// UIDVALIDITY; report it as expunge + new.
-			ch.Vanished = append(ch.Vanished, old[i].uid)
+			ch.vanish(old[i])
 			i++
 		}
 		out = append(out, e)
 		ch.New = append(ch.New, e.info())
 	}
 	for ; i < len(old); i++ {
-		ch.Vanished = append(ch.Vanished, old[i].uid)
+		ch.vanish(old[i])
 	}
 	f.msgs = out
 	ch.KeywordsChanged = oldKW != strings.Join(f.KeywordsInUse(), " ")
+}
+
+// vanish records x as gone.
+func (ch *Changes) vanish(x *msg) {
+	ch.Vanished = append(ch.Vanished, x.uid)
+	ch.VanishedInfo = append(ch.VanishedInfo, x.info())
 }
 
 // lookup finds a message by UID.

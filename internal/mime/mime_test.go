@@ -162,6 +162,14 @@ func fetch(t *testing.T, msg string, spec string, partial ...int64) string {
 	return string(b)
 }
 
+const (
+	topInnerHdr    = "From: sub@domain.org\nDate: Sun, 12 Aug 2012 12:34:56 +0300\nSubject: submsg\n\n"
+	topInner       = topInnerHdr + "Hello world\n"
+	msgTopRFC822   = "From: user@domain.org\nDate: Sat, 24 Mar 2007 23:00:00 +0200\nMime-Version: 1.0\nContent-Type: message/rfc822\n\n" + topInner
+	msgTopRFC822x2 = "From: user@domain.org\nDate: Sat, 24 Mar 2007 23:00:00 +0200\nMime-Version: 1.0\nContent-Type: message/rfc822\n\n" +
+		"From: user2@domain.org\nDate: Fri, 23 Mar 2007 11:22:33 +0200\nMime-Version: 1.0\nContent-Type: message/rfc822\n\n" + topInner
+)
+
 func TestFetchSectionTranscript(t *testing.T) {
 	m5inner := "Date: Mon, 3 Mar 2025 10:00:00 +0000\nFrom: Bob Example <bob@example.com>\nTo: Alice Example <alice@example.com>\nSubject: Hello Alice\nMessage-ID: <m1@example.com>\n\n"
 	tests := []struct {
@@ -191,6 +199,16 @@ func TestFetchSectionTranscript(t *testing.T) {
 		{"partial past end", msgM4, "TEXT", []int64{100, 10}, ""},
 		{"partial middle", msgM4, "", []int64{10, 20}, " 5 Mar 2025 08:15:30"},
 		{"whole", msgM5, "", nil, msgM5},
+		// A top-level message/rfc822 (imaptest fetch-body-message-rfc822).
+		{"top rfc822 1", msgTopRFC822, "1", nil, topInner},
+		{"top rfc822 1.1", msgTopRFC822, "1.1", nil, "Hello world\n"},
+		{"top rfc822 1.HEADER", msgTopRFC822, "1.HEADER", nil, topInnerHdr},
+		{"top rfc822 1.TEXT", msgTopRFC822, "1.TEXT", nil, "Hello world\n"},
+		{"top rfc822 1.HEADER.FIELDS", msgTopRFC822, "1.HEADER.FIELDS (from subject X-foo)", nil, "From: sub@domain.org\nSubject: submsg\n\n"},
+		{"top rfc822 1.1.1 missing", msgTopRFC822, "1.1.1", nil, ""},
+		{"two levels 1.1", msgTopRFC822x2, "1.1", nil, topInner},
+		{"two levels 1.1.1", msgTopRFC822x2, "1.1.1", nil, "Hello world\n"},
+		{"two levels 1.1.HEADER", msgTopRFC822x2, "1.1.HEADER", nil, topInnerHdr},
 		{"case insensitive fields", msgM4, `HEADER.FIELDS ("message-id" X-PRIORITY)`, nil, "Message-ID: <m4@example.de>\nX-Priority: 1\n\n"},
 	}
 	for _, tc := range tests {

@@ -172,7 +172,13 @@ func resolve(root *Part, path []int) *Part {
 	cur := root
 	msgCtx := true // cur is a message whose body may be addressed as part 1
 	for _, n := range path {
-		if cur.Message != nil {
+		// A message/rfc822 *part* numbers the parts of its embedded
+		// message. A message that is itself message/rfc822 (the root, or
+		// an embedded one) first has its body as part 1 (RFC 3501
+		// §6.4.5): BODY[1] of a top-level message/rfc822 is the whole
+		// embedded message, BODY[1.1] its body (imaptest
+		// fetch-body-message-rfc822).
+		if cur.Message != nil && !msgCtx {
 			cur, msgCtx = cur.Message, true
 		}
 		switch {

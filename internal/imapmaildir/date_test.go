@@ -1,0 +1,97 @@
+package imapmaildir
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"gocourier/internal/maildir"
+)
+
+// TestNameTime: the delivery time at the start of a maildir name (§9.2).
+func TestNameTime(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want int64
+	}{
+		{"1795699754.M794949P7908V000000000000FE00I00000000000C0617_0.vm,S=546", 1795699754},
+		{"1700000000.M1P1.host", 1700000000},
+		{"garbage", 0},
+		{"", 0},
+		{"-5.M1P1.host", 0},
+		{"99999999999999999999.x", 0},
+	} {
+		if got := nameTime(tc.name).Unix(); got != tc.want {
+			t.Errorf("nameTime(%q) = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestDateOfVanishedMessage: INTERNALDATE is read lazily, so a message
+// expunged by another session before this one asked for its date had
+// the zero time, shown as "01-Jan-0001 00:00:00 +0000" (imaptest stress,
+// 29 times in 60 s). A message whose mtime was read keeps it; one never
+// stat'ed gets the time from its file name.
+func TestDateOfVanishedMessage(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "Maildir")
+	if err := maildir.Make(root); err != nil {
+		t.Fatal(err)
+	}
+	mtime := time.Unix(1750000000, 0)
+	for _, n := range []string{"1700000001.M1P1.host", "1700000002.M2P1.host"} {
+		p := filepath.Join(root, "cur", n+":2,S")
+		if err := os.WriteFile(p, []byte("Subject: x\n\nbody\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, mtime, mtime)
+	}
+	md, err := maildir.Open(root, maildir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := New(md).Open("INBOX", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	b := mb.(*Mailbox)
+	if err := b.Rescan(); err != nil {
+		t.Fatal(err)
+	}
+	msgs := b.Messages()
+	if len(msgs) != 2 {
+		t.Fatalf("messages: %+v", msgs)
+	}
+	seen, unseen := msgs[0].UID, msgs[1].UID
+	if d, err := b.InternalDate(seen); err != nil || !d.Equal(mtime) {
+		t.Fatalf("present message dated %v, %v; want %v", d, err, mtime)
+	}
+	// Another session expunges both.
+	files, _ := filepath.Glob(filepath.Join(root, "cur", "*"))
+	for _, f := range files {
+		os.Remove(f)
+	}
+	// The folder's cur/ mtime may not have moved within its resolution.
+	later := time.Now().Add(2 * time.Second)
+	os.Chtimes(filepath.Join(root, "cur"), later, later)
+	if err := b.Rescan(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		uid  uint32
+		want time.Time
+	}{
+		{"stat'ed before", seen, mtime},
+		{"never stat'ed", unseen, time.Unix(1700000002, 0)},
+	} {
+		d, err := b.InternalDate(tc.uid)
+		if err != nil || !d.Equal(tc.want) {
+			t.Errorf("%s: dated %v, %v; want %v", tc.name, d, err, tc.want)
+		}
+	}
+	if len(b.Messages()) != 0 {
+		t.Errorf("vanished messages still listed: %+v", b.Messages())
+	}
+}
