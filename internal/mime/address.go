@@ -13,7 +13,7 @@ type atok struct {
 const maxAddrTokens = 100000
 
 // tokenizeAddr splits an address field into atoms, quoted strings,
-// domain literals and specials, dropping comments and white space.
+// domain literals, comments (kind 'c') and specials, dropping white space.
 func tokenizeAddr(s string) []atok {
 	var out []atok
 	for i := 0; i < len(s) && len(out) < maxAddrTokens; {
@@ -23,6 +23,7 @@ func tokenizeAddr(s string) []atok {
 			i++
 		case c == '(':
 			depth := 0
+			start := i
 			for ; i < len(s); i++ {
 				if s[i] == '\\' {
 					i++
@@ -36,6 +37,7 @@ func tokenizeAddr(s string) []atok {
 					}
 				}
 			}
+			out = append(out, atok{kind: 'c', text: commentText(s[start:i]), raw: s[start:i]})
 		case c == '"':
 			j := i + 1
 			var b strings.Builder
@@ -112,8 +114,39 @@ func isSpecial(t atok, set string) bool {
 	return t.kind != 'a' && t.kind != 'q' && t.kind != 'd' && strings.IndexByte(set, t.kind) >= 0
 }
 
+// commentText is the text of a comment "(...)" without its outer
+// parentheses, quoted pairs resolved and white space folded.
+func commentText(raw string) string {
+	raw = strings.TrimPrefix(raw, "(")
+	raw = strings.TrimSuffix(raw, ")")
+	var b strings.Builder
+	for i := 0; i < len(raw); i++ {
+		if raw[i] == '\\' && i+1 < len(raw) {
+			i++
+		}
+		b.WriteByte(raw[i])
+	}
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// dropComments removes comment tokens and reports, for each remaining
+// token, the comment that directly follows it (or "").
+func dropComments(all []atok) (toks []atok, after []string) {
+	for _, t := range all {
+		if t.kind == 'c' {
+			if n := len(after); n > 0 && after[n-1] == "" {
+				after[n-1] = t.text
+			}
+			continue
+		}
+		toks = append(toks, t)
+		after = append(after, "")
+	}
+	return toks, after
+}
+
 func parseAddressList(s string) []Address {
-	toks := tokenizeAddr(s)
+	toks, after := dropComments(tokenizeAddr(s))
 	var out []Address
 	inGroup := false
 	add := func(a Address) {
@@ -190,7 +223,14 @@ func parseAddressList(s string) []Address {
 			for i < len(toks) && !isSpecial(toks[i], ",;<>:") && !(i > ds && toks[i-1].kind != '.' && toks[i].kind != '.') {
 				i++
 			}
-			add(Address{Mailbox: specText(phrase), Host: specText(toks[ds:i])})
+			// "user@domain (Real Name)": the old RFC 822 form puts the
+			// name in a trailing comment; Courier's ENVELOPE shows it as
+			// the name, and so do mail clients.
+			a := Address{Mailbox: specText(phrase), Host: specText(toks[ds:i])}
+			if i > ds {
+				a.Name = after[i-1]
+			}
+			add(a)
 		default: // ',' ';' '>' after a bare word: address without domain
 			add(Address{Mailbox: specText(phrase)})
 		}

@@ -356,7 +356,7 @@ func TestAddressList(t *testing.T) {
 		{"nodomain", `((NIL NIL "nodomain" ".MISSING-HOST-NAME."))`},
 		{"g: a@b, c@d;, e@f", `((NIL NIL "g" NIL)(NIL NIL "a" "b")(NIL NIL "c" "d")(NIL NIL NIL NIL)(NIL NIL "e" "f"))`},
 		{"g:;", `((NIL NIL "g" NIL)(NIL NIL NIL NIL))`},
-		{"a@b (Comment)", `((NIL NIL "a" "b"))`},
+		{"a@b (Comment)", `(("Comment" NIL "a" "b"))`},
 		{"John Q. Public <jqp@x.y>", `(("John Q. Public" NIL "jqp" "x.y"))`},
 		{"first.last@[1.2.3.4]", `((NIL NIL "first.last" "[1.2.3.4]"))`},
 		{"<>", `NIL`},
@@ -457,6 +457,25 @@ func TestCourierSizes(t *testing.T) {
 	for _, tc := range tests {
 		if got := len(fetch(t, tc.msg, tc.spec)); got != tc.size {
 			t.Errorf("BODY[%s] of a %d-byte message: %d bytes, want %d", tc.spec, len(tc.msg), got, tc.size)
+		}
+	}
+}
+
+// TestAddressCommentName: only a comment after a bare addr-spec names the
+// address (RFC 822's "user@domain (Real Name)", shown by Courier); a
+// comment elsewhere, or one next to a display name, does not.
+func TestAddressCommentName(t *testing.T) {
+	tests := []struct{ in, name string }{
+		{"user@example.com (Real Name)", "Real Name"},
+		{"user@example.com (Real \\(x\\)  Name)", "Real (x) Name"},
+		{"Display <user@example.com> (ignored)", "Display"},
+		{"(leading) user@example.com", ""},
+		{"user(inner)@example.com", ""},
+	}
+	for _, tc := range tests {
+		as := ParseAddressList(tc.in)
+		if len(as) != 1 || as[0].Name != tc.name {
+			t.Errorf("ParseAddressList(%q) = %+v, want name %q", tc.in, as, tc.name)
 		}
 	}
 }
