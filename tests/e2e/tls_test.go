@@ -863,3 +863,40 @@ func TestTLSUserFallback(t *testing.T) {
 	s.cmd("y", "LOGOUT")
 	c.cmd("z", "LOGOUT")
 }
+
+// TestPOP3CramMD5: RFC 5034 AUTH CRAM-MD5 on the POP3 port against the same
+// userdb hmac-md5pw secret: pop3login sends authd the challenge and the
+// client's response (authd checks the HMAC; pop3login never sees the
+// secret); a wrong password is refused with [AUTH].
+func TestPOP3CramMD5(t *testing.T) {
+	ts := startTLSSuite(t, nil)
+	script := `
+import poplib, hmac, hashlib, base64, sys
+p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=20)
+try:
+    ch = p._shortcmd("AUTH CRAM-MD5")
+    assert ch.startswith(b"+ "), ch
+    challenge = base64.b64decode(ch[2:])
+    print("CHALLENGE", challenge.decode())
+    digest = hmac.new(sys.argv[3].encode(), challenge, hashlib.md5).hexdigest()
+    r = p._shortcmd(base64.b64encode((sys.argv[2] + " " + digest).encode()).decode())
+    print("AUTH", r.decode())
+    print("STAT", p.stat()[0])
+    p.quit()
+except poplib.error_proto as e:
+    print("REFUSED", e)
+`
+	out, err := python(t, script, strconv.Itoa(ts.pop3Port), acctName, acctPass)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, w := range []string{"CHALLENGE <", "AUTH +OK", "STAT 2"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	out, err = python(t, script, strconv.Itoa(ts.pop3Port), acctName, "wrong")
+	if err != nil || !strings.Contains(out, "REFUSED") || !strings.Contains(out, "[AUTH]") {
+		t.Errorf("wrong CRAM password: %v\n%s", err, out)
+	}
+}
