@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"gocourier/internal/authproto"
 	"gocourier/internal/imapmaildir"
 	"gocourier/internal/imapserver"
 	"gocourier/internal/maildir"
@@ -56,14 +57,10 @@ func bye(w io.Writer, text string) int {
 	return 1
 }
 
+// hasOption reports whether the account option name is on in the
+// comma-separated $OPTIONS list.
 func hasOption(opts, name string) bool {
-	for _, o := range strings.Split(opts, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(o), "=")
-		if k == name && v != "" && v != "0" {
-			return true
-		}
-	}
-	return false
+	return (&authproto.UserInfo{Options: opts}).Enabled(name)
 }
 
 func run() int {

@@ -30,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"gocourier/internal/authproto"
 	"gocourier/internal/maildir"
 	"gocourier/internal/pop3"
 	"gocourier/internal/pop3maildir"
@@ -66,14 +67,10 @@ func logf(format string, a ...any) {
 	fmt.Fprintf(os.Stderr, format+"\n", a...)
 }
 
+// hasOption reports whether the account option name is on in the
+// comma-separated $OPTIONS list.
 func hasOption(opts, name string) bool {
-	for _, o := range strings.Split(opts, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(o), "=")
-		if k == name && v != "" && v != "0" {
-			return true
-		}
-	}
-	return false
+	return (&authproto.UserInfo{Options: opts}).Enabled(name)
 }
 
 func run() int {

@@ -252,3 +252,15 @@ func FuzzParseReply(f *testing.F) {
 		}
 	})
 }
+
+func TestEnabled(t *testing.T) {
+	u := &UserInfo{Options: "disableimap=1, disablepop3=0,group=a,disableshared=,sharedgroup=x"}
+	for name, want := range map[string]bool{
+		"disableimap": true, "disablepop3": false, "disableshared": false,
+		"group": true, "missing": false, "": false,
+	} {
+		if got := u.Enabled(name); got != want {
+			t.Errorf("Enabled(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -43,6 +43,20 @@ func (u *UserInfo) LookupOption(name string) (string, bool) {
 	return "", false
 }
 
+// Enabled reports whether a flag option such as disableimap is switched on:
+// present with a value other than "" or "0" (auth_generic(3) options are
+// "name=value"; white space around an item is ignored). The session stages
+// read their account options this way from $OPTIONS (reference §11.1).
+func (u *UserInfo) Enabled(name string) bool {
+	for _, o := range strings.Split(u.Options, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(o), "=")
+		if k == name && k != "" && v != "" && v != "0" {
+			return true
+		}
+	}
+	return false
+}
+
 // OptionValues returns every value of a repeatable option (group=).
 func (u *UserInfo) OptionValues(name string) []string {
 	var out []string
