@@ -118,14 +118,12 @@ func (r *running) rootPids() []int {
 }
 
 // stop terminates every process group and every descendant (children
-// that left the group), then reaps the started processes.
+// that left the group), reaps the started processes, then runs the extra
+// stop actions.
 func (r *running) stop() {
 	live.Lock()
 	delete(live.m, r)
 	live.Unlock()
-	for _, f := range r.stops {
-		f()
-	}
 	var all []int
 	for _, c := range r.procs {
 		all = append(all, descendants(c.Process.Pid)...)
@@ -152,6 +150,12 @@ func (r *running) stop() {
 	time.Sleep(50 * time.Millisecond)
 	for _, p := range all {
 		_ = syscall.Kill(p, syscall.SIGKILL)
+	}
+	// after the reaping: a "stop" command that waits for its pid to
+	// vanish would otherwise wait for our unreaped zombie (10 s for
+	// our authdaemond)
+	for _, f := range r.stops {
+		f()
 	}
 }
 
