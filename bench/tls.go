@@ -13,7 +13,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -119,19 +118,8 @@ const (
 
 func runTLS(w *wctx) (map[string]float64, error) {
 	out := map[string]float64{}
-	one := func(int) error {
-		c, err := w.loginTLS()
-		if err != nil {
-			return err
-		}
-		return c.logout()
-	}
-	for _, n := range []int{1, 8} {
-		v, err := loginLoop(n, w.p.loginDur, w.p.loginMax, one)
-		if err != nil {
-			return out, fmt.Errorf("%d clients: %w", n, err)
-		}
-		out["tlslogin"+strconv.Itoa(n)] = v
+	if err := loginRates(w, out, "tlslogin", w.loginTLS); err != nil {
+		return out, err
 	}
 	c, err := w.loginTLS()
 	if err != nil {

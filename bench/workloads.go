@@ -170,8 +170,14 @@ func loginLoop(clients int, dur time.Duration, max int, fn func(client int) erro
 
 func runLogin(w *wctx) (map[string]float64, error) {
 	out := map[string]float64{}
+	return out, loginRates(w, out, "login", w.login)
+}
+
+// loginRates measures connect+LOGIN+LOGOUT per second with 1 and 8
+// clients, dialling with dial, into out[key+"1"] and out[key+"8"].
+func loginRates(w *wctx, out map[string]float64, key string, dial func() (*imapConn, error)) error {
 	one := func(int) error {
-		c, err := w.login()
+		c, err := dial()
 		if err != nil {
 			return err
 		}
@@ -180,11 +186,11 @@ func runLogin(w *wctx) (map[string]float64, error) {
 	for _, n := range []int{1, 8} {
 		v, err := loginLoop(n, w.p.loginDur, w.p.loginMax, one)
 		if err != nil {
-			return out, fmt.Errorf("%d clients: %w", n, err)
+			return fmt.Errorf("%d clients: %w", n, err)
 		}
-		out["login"+strconv.Itoa(n)] = v
+		out[key+strconv.Itoa(n)] = v
 	}
-	return out, nil
+	return nil
 }
 
 // runPOP3Login measures POP3 logins. A POP3 maildrop admits one session
