@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"gocourier/internal/authproto"
+	"gocourier/internal/testenv"
 )
 
 // GO_AUTHD_RAW=<socket>: the test binary sends stdin to the socket and
@@ -54,17 +55,6 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
-}
-
-func need(t *testing.T, ok bool, why string) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
 }
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
@@ -177,14 +167,14 @@ exit 0
 `
 
 func TestCompatWithDebianAuthdaemond(t *testing.T) {
-	need(t, os.Geteuid() == 0, "needs root (mount namespace)")
+	testenv.Need(t, os.Geteuid() == 0, "needs root (mount namespace)")
 	for _, p := range []string{"/usr/sbin/authdaemond", "/usr/sbin/authtest", "/usr/sbin/userdb", "/usr/sbin/userdbpw", "/usr/sbin/makeuserdb", "/etc/courier/authdaemonrc", "/run/courier/authdaemon"} {
-		need(t, exists(p), p+" missing: install courier-authdaemon courier-authlib courier-authlib-userdb")
+		testenv.Need(t, exists(p), p+" missing: install courier-authdaemon courier-authlib courier-authlib-userdb")
 	}
 	unshare, err := exec.LookPath("unshare")
-	need(t, err == nil, "unshare (util-linux) missing")
+	testenv.Need(t, err == nil, "unshare (util-linux) missing")
 	goTool, err := exec.LookPath("go")
-	need(t, err == nil, "go tool missing")
+	testenv.Need(t, err == nil, "go tool missing")
 
 	T, err := os.MkdirTemp("", "authd-compat-")
 	if err != nil {

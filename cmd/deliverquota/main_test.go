@@ -9,28 +9,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"gocourier/internal/testenv"
 )
-
-func build(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "deliverquota")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func courierBin(t *testing.T, name string) string {
-	p := "/opt/courier-ref/root/usr/bin/" + name
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Courier %s missing: %v", name, err)
-		}
-		t.Skip("Courier reference not installed (scripts/courier-ref.sh install)")
-	}
-	return p
-}
 
 // state summarises a maildir: maildirsize and the new/ files with the
 // volatile parts of their names (time, pid, inode, host) removed.
@@ -57,9 +38,9 @@ func state(t *testing.T, root string) string {
 }
 
 func TestSameAsCourier(t *testing.T) {
-	ref := courierBin(t, "deliverquota.courier")
-	mk := courierBin(t, "maildirmake.courier")
-	ours := build(t)
+	ref := testenv.CourierBin(t, "usr/bin/deliverquota.courier")
+	mk := testenv.CourierBin(t, "usr/bin/maildirmake.courier")
+	ours := testenv.GoBuild(t, ".", "deliverquota")
 	run := func(bin string) string {
 		d := t.TempDir()
 		root := filepath.Join(d, "M")

@@ -7,33 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gocourier/internal/testenv"
 )
 
-func build(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "maildiracl")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func courierBin(t *testing.T, name string) string {
-	p := "/opt/courier-ref/root/usr/bin/" + name
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Courier %s missing: %v", name, err)
-		}
-		t.Skip("Courier reference not installed (scripts/courier-ref.sh install)")
-	}
-	return p
-}
-
 func TestSameAsCourier(t *testing.T) {
-	ref := courierBin(t, "maildiracl")
-	mk := courierBin(t, "maildirmake.courier")
-	ours := build(t)
+	ref := testenv.CourierBin(t, "usr/bin/maildiracl")
+	mk := testenv.CourierBin(t, "usr/bin/maildirmake.courier")
+	ours := testenv.GoBuild(t, ".", "maildiracl")
 	steps := [][]string{
 		{"-list", "M", "INBOX"},
 		{"-set", "M", "INBOX", "user=bob", "lr"},

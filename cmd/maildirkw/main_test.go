@@ -8,35 +8,16 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"gocourier/internal/testenv"
 )
-
-func build(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "maildirkw")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func courierBin(t *testing.T, name string) string {
-	p := "/opt/courier-ref/root/usr/bin/" + name
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Courier %s missing: %v", name, err)
-		}
-		t.Skip("Courier reference not installed (scripts/courier-ref.sh install)")
-	}
-	return p
-}
 
 // TestSameAsCourier runs the same keyword edits with both tools, and
 // each tool's -L on the other's result, and compares.
 func TestSameAsCourier(t *testing.T) {
-	ref := courierBin(t, "maildirkw")
-	mk := courierBin(t, "maildirmake.courier")
-	ours := build(t)
+	ref := testenv.CourierBin(t, "usr/bin/maildirkw")
+	mk := testenv.CourierBin(t, "usr/bin/maildirmake.courier")
+	ours := testenv.GoBuild(t, ".", "maildirkw")
 	steps := [][]string{
 		{"M", "1700000000.M1P1.x:2,S", "Junk", "Foo"},
 		{"-a", "M", "1700000000.M1P1.x", "Bar", "junk"},

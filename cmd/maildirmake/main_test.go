@@ -7,29 +7,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"gocourier/internal/testenv"
 )
-
-// build compiles this command into a temp dir.
-func build(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "maildirmake")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func courier(t *testing.T) string {
-	p := "/opt/courier-ref/root/usr/bin/maildirmake.courier"
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Courier maildirmake missing: %v", err)
-		}
-		t.Skip("Courier reference not installed (scripts/courier-ref.sh install)")
-	}
-	return p
-}
 
 // tree lists "mode size relpath" for everything under dir.
 func tree(t *testing.T, dir string) string {
@@ -66,8 +46,8 @@ func usesShared(args []string) bool {
 // TestSameAsCourier runs the same command lines with Courier's
 // maildirmake and ours and compares the trees, contents and exit codes.
 func TestSameAsCourier(t *testing.T) {
-	ref := courier(t)
-	ours := build(t)
+	ref := testenv.CourierBin(t, "usr/bin/maildirmake.courier")
+	ours := testenv.GoBuild(t, ".", "maildirmake")
 	scripts := [][][]string{
 		{{"M"}},
 		{{"M"}, {"M"}},

@@ -9,28 +9,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"gocourier/internal/testenv"
 )
 
-func build(t *testing.T) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("go tool missing")
-		}
-		t.Skip("go tool missing")
-	}
-	bin := filepath.Join(t.TempDir(), "makeuserdb")
-	cmd := exec.Command(goTool, "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, b)
-	}
-	return bin
-}
-
 func TestMakeuserdb(t *testing.T) {
-	bin := build(t)
+	bin := testenv.GoBuild(t, ".", "makeuserdb")
 	dir := t.TempDir()
 	udb := filepath.Join(dir, "userdb")
 	vardir := filepath.Join(dir, "var")

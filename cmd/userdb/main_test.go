@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"gocourier/internal/testenv"
 )
 
 var (
@@ -19,13 +21,7 @@ var (
 // build compiles this command once per test run.
 func build(t *testing.T, pkg string) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("go tool missing")
-		}
-		t.Skip("go tool missing")
-	}
+	goTool := testenv.NeedProgram(t, "go", "golang")
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "userdb-test-")
 		if err != nil {
@@ -147,12 +143,7 @@ func TestUserdbDirectory(t *testing.T) {
 // Debian's userdb script and ours read each other's files the same way.
 func TestUserdbCompatWithDebian(t *testing.T) {
 	const deb = "/usr/sbin/userdb"
-	if _, err := os.Stat(deb); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("courier-authlib-userdb missing")
-		}
-		t.Skip("courier-authlib-userdb missing")
-	}
+	testenv.NeedFile(t, deb, "Debian package courier-authlib-userdb")
 	bin := build(t, ".")
 	dir := t.TempDir()
 	ours, theirs := filepath.Join(dir, "ours"), filepath.Join(dir, "theirs")

@@ -3,27 +3,15 @@ package main
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"gocourier/internal/pwhash"
+	"gocourier/internal/testenv"
 )
 
 func TestUserdbpw(t *testing.T) {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("go tool missing")
-		}
-		t.Skip("go tool missing")
-	}
-	bin := filepath.Join(t.TempDir(), "userdbpw")
-	cmd := exec.Command(goTool, "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, b)
-	}
+	bin := testenv.GoBuild(t, ".", "userdbpw")
 	run := func(stdin string, args ...string) (string, int) {
 		c := exec.Command(bin, args...)
 		c.Stdin = strings.NewReader(stdin)

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"gocourier/internal/testenv"
 )
 
 // The account every scenario serves. The CRAM secret differs from the
@@ -58,17 +60,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func need(t *testing.T, ok bool, why string) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
-}
-
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // repoRoot is the module root, two levels above this package.
@@ -86,7 +77,7 @@ func repoRoot(t *testing.T) string {
 func ourBinaries(t *testing.T) string {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
-	need(t, err == nil, "go tool missing")
+	testenv.Need(t, err == nil, "go tool missing")
 	root := repoRoot(t)
 	buildOnce.Do(func() {
 		binDir, buildErr = os.MkdirTemp("", "authcompat-bin-")
@@ -121,7 +112,7 @@ func courierPaths(t *testing.T) map[string]string {
 	t.Helper()
 	script := filepath.Join(repoRoot(t), "scripts", "courier-ref.sh")
 	if err := exec.Command("sh", script, "check").Run(); err != nil {
-		need(t, false, "Courier-IMAP reference not installed (sh scripts/courier-ref.sh install)")
+		testenv.Need(t, false, "Courier-IMAP reference not installed (sh scripts/courier-ref.sh install)")
 	}
 	out, err := exec.Command("sh", script, "paths").Output()
 	if err != nil {
@@ -134,23 +125,23 @@ func courierPaths(t *testing.T) map[string]string {
 		}
 	}
 	for _, k := range []string{"COURIERTCPD", "IMAPLOGIN", "IMAPD", "POP3LOGIN", "POP3D", "IMAPD_CONF", "POP3D_CONF"} {
-		need(t, exists(p[k]), "Courier reference file missing: "+k+"="+p[k])
+		testenv.Need(t, exists(p[k]), "Courier reference file missing: "+k+"="+p[k])
 	}
 	return p
 }
 
 func commonNeeds(t *testing.T) {
 	t.Helper()
-	need(t, os.Geteuid() == 0, "needs root (mount+pid namespace, uid changes)")
+	testenv.Need(t, os.Geteuid() == 0, "needs root (mount+pid namespace, uid changes)")
 	for _, prog := range []string{"unshare", "python3", "mount"} {
 		_, err := exec.LookPath(prog)
-		need(t, err == nil, prog+" missing (util-linux, mount, python3)")
+		testenv.Need(t, err == nil, prog+" missing (util-linux, mount, python3)")
 	}
 	// The socket directory must already exist on the host: the
 	// namespace only mounts a tmpfs over it, never creates it.
-	need(t, exists("/run/courier/authdaemon") && exists("/etc/courier"),
+	testenv.Need(t, exists("/run/courier/authdaemon") && exists("/etc/courier"),
 		"/etc/courier or /run/courier/authdaemon missing: install courier-authdaemon")
-	need(t, courierUserExists(), "user courier missing: install courier-authdaemon")
+	testenv.Need(t, courierUserExists(), "user courier missing: install courier-authdaemon")
 }
 
 // courierUserExists: the socket directory is chowned to courier:courier,
@@ -765,7 +756,7 @@ func TestOurChainWithDebianAuthdaemond(t *testing.T) {
 	t.Parallel()
 	commonNeeds(t)
 	for _, p := range []string{"/usr/sbin/authdaemond", "/usr/sbin/userdb", "/usr/sbin/userdbpw", "/usr/sbin/makeuserdb", "/etc/courier/authdaemonrc"} {
-		need(t, exists(p), p+" missing: install courier-authdaemon courier-authlib-userdb")
+		testenv.Need(t, exists(p), p+" missing: install courier-authdaemon courier-authlib-userdb")
 	}
 	bin := ourBinaries(t)
 	dir := setupDir(t)

@@ -38,6 +38,7 @@ import (
 
 	"gocourier/internal/maildir"
 	"gocourier/internal/pwhash"
+	"gocourier/internal/testenv"
 )
 
 // Account defaults of the test user.
@@ -266,13 +267,10 @@ func Require(t testing.TB, prog, debPkg string) string {
 	return p
 }
 
-// SkipOrFail skips, or fails when CI=true.
+// SkipOrFail skips, or fails when CI=true (testenv.SkipOrFail).
 func SkipOrFail(t testing.TB, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true: "+format, args...)
-	}
-	t.Skipf(format, args...)
+	testenv.SkipOrFail(t, format, args...)
 }
 
 // ChownTree gives dir to the mail user (a no-op unless root).

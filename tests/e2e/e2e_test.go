@@ -32,6 +32,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"gocourier/internal/testenv"
 )
 
 // The test account: numeric ids with no /etc/passwd entry, as for virtual
@@ -53,21 +55,10 @@ var (
 	installed bool
 )
 
-func ci() bool { return os.Getenv("CI") == "true" }
-
-// skipOrFail skips a test whose prerequisite is missing, or fails it in CI.
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if ci() {
-		t.Fatalf("CI=true: "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := func() int {
-		if os.Geteuid() != 0 && !ci() {
+		if os.Geteuid() != 0 && !testenv.CI() {
 			return m.Run() // every test skips
 		}
 		wd, err := os.Getwd()
@@ -110,7 +101,7 @@ func TestMain(m *testing.M) {
 func needInstall(t testing.TB, progs ...string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "end-to-end tests need root (they run servers as uid %d)", acctUID)
+		testenv.SkipOrFail(t, "end-to-end tests need root (they run servers as uid %d)", acctUID)
 	}
 	if setupErr != nil {
 		t.Fatalf("installation failed: %v", setupErr)
@@ -120,7 +111,7 @@ func needInstall(t testing.TB, progs ...string) {
 	}
 	for _, p := range progs {
 		if _, err := os.Stat(filepath.Join(inst, p)); err != nil {
-			skipOrFail(t, "%s is not built yet: %v", p, err)
+			testenv.SkipOrFail(t, "%s is not built yet: %v", p, err)
 		}
 	}
 }
@@ -129,7 +120,7 @@ func needCommand(t testing.TB, names ...string) {
 	t.Helper()
 	for _, n := range names {
 		if _, err := exec.LookPath(n); err != nil {
-			skipOrFail(t, "%s not installed (Debian package needed)", n)
+			testenv.SkipOrFail(t, "%s not installed (Debian package needed)", n)
 		}
 	}
 }

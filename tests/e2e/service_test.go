@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"gocourier/internal/testenv"
 )
 
 // unitLines returns the "Key=value" settings of an installed unit file,
@@ -708,7 +710,7 @@ func TestManPages(t *testing.T) {
 				t.Errorf("man -l %s: %v\n%s", page, err, stderr.String())
 			}
 		}
-	} else if ci() {
+	} else if testenv.CI() {
 		t.Errorf("CI=true: man (Debian package man-db) not installed")
 	}
 	ents, _ := filepath.Glob(filepath.Join(inst, "man/man*/*"))
