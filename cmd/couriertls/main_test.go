@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"gocourier/internal/testenv"
 	"gocourier/internal/tlsconf"
 	"gocourier/internal/tlsconf/tlsconftest"
 )
@@ -29,18 +30,14 @@ func TestMain(m *testing.M) {
 		helper()
 		os.Exit(0)
 	}
-	dir, err := os.MkdirTemp("", "couriertls-test")
+	bin, cleanup, err := testenv.BuildTemp("gocourier/cmd/couriertls", "couriertls")
 	if err != nil {
-		panic(err)
-	}
-	binPath = filepath.Join(dir, "couriertls")
-	out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building couriertls: %v\n%s", err, out)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	binPath = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 
@@ -179,17 +176,8 @@ func procUID(t testing.TB, pid int) string {
 	return ""
 }
 
-func needRoot(t testing.TB) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("needs root")
-		}
-		t.Skip("needs root (privilege drop to -user)")
-	}
-}
-
 func TestImplicitTLS(t *testing.T) {
-	needRoot(t)
+	testenv.NeedRoot(t, "privilege drop to -user")
 	f := newFixture(t)
 	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		t.Run(tls.VersionName(v), func(t *testing.T) {
@@ -268,7 +256,7 @@ func parentOf(t testing.TB, pid int) int {
 }
 
 func TestPOP3Service(t *testing.T) {
-	needRoot(t)
+	testenv.NeedRoot(t, "privilege drop to -user")
 	f := newFixture(t)
 	addr, _ := serve(t, f.env(), "-server", "-tcpd", "-user=courier-no-such-user", "-service=pop3", os.Args[0])
 	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
@@ -284,7 +272,7 @@ func TestPOP3Service(t *testing.T) {
 }
 
 func TestClientCertificate(t *testing.T) {
-	needRoot(t)
+	testenv.NeedRoot(t, "privilege drop to -user")
 	f := newFixture(t)
 	env := f.env("TLS_VERIFYPEER=REQUIREPEER", "TLS_TRUSTCERTS="+f.ca, "TLS_EXTERNAL=emailaddress")
 	t.Run("verified", func(t *testing.T) {
@@ -342,7 +330,7 @@ func TestClientCertificate(t *testing.T) {
 }
 
 func TestBadHandshakeStartsNothing(t *testing.T) {
-	needRoot(t)
+	testenv.NeedRoot(t, "privilege drop to -user")
 	f := newFixture(t)
 	addr, ch := serve(t, f.env())
 	c, err := net.Dial("tcp", addr)
@@ -359,20 +347,9 @@ func TestBadHandshakeStartsNothing(t *testing.T) {
 	<-ch
 }
 
-func lookTool(t *testing.T, name string) string {
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not installed", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
-
 func TestOpenSSLClient(t *testing.T) {
-	needRoot(t)
-	openssl := lookTool(t, "openssl")
+	testenv.NeedRoot(t, "privilege drop to -user")
+	openssl := testenv.NeedProgram(t, "openssl", "openssl")
 	f := newFixture(t)
 	for _, v := range []string{"-tls1_2", "-tls1_3"} {
 		t.Run(v, func(t *testing.T) {
@@ -395,8 +372,8 @@ func TestOpenSSLClient(t *testing.T) {
 }
 
 func TestPythonClient(t *testing.T) {
-	needRoot(t)
-	py := lookTool(t, "python3")
+	testenv.NeedRoot(t, "privilege drop to -user")
+	py := testenv.NeedProgram(t, "python3", "python3")
 	f := newFixture(t)
 	for _, v := range []string{"TLSv1_2", "TLSv1_3"} {
 		t.Run(v, func(t *testing.T) {
@@ -586,7 +563,7 @@ func BenchmarkBulk(b *testing.B) {
 // TestSessionResumption: every connection is a new couriertls process, so
 // resumption works only through the TLS_CACHEFILE-derived ticket key.
 func TestSessionResumption(t *testing.T) {
-	needRoot(t)
+	testenv.NeedRoot(t, "privilege drop to -user")
 	f := newFixture(t)
 	for _, tc := range []struct {
 		name   string
@@ -628,7 +605,7 @@ func waitGone(pid int, d time.Duration) bool {
 }
 
 func TestTermination(t *testing.T) {
-	needRoot(t)
+	testenv.NeedRoot(t, "privilege drop to -user")
 	f := newFixture(t)
 	start := func(t *testing.T) (*tls.Conn, *bufio.Reader, int, int) {
 		addr, ch := serve(t, f.env())
@@ -672,14 +649,8 @@ func TestTermination(t *testing.T) {
 // execs couriertls -tcpd, which runs the program. Skipped when ./tcpd does
 // not build (it is another engineer's work in progress).
 func TestUnderCouriertcpd(t *testing.T) {
-	needRoot(t)
-	tcpd := filepath.Join(t.TempDir(), "couriertcpd")
-	if out, err := exec.Command("go", "build", "-o", tcpd, "gocourier/tcpd").CombinedOutput(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("building couriertcpd: %v\n%s", err, out)
-		}
-		t.Skipf("couriertcpd does not build: %v", err)
-	}
+	testenv.NeedRoot(t, "privilege drop to -user")
+	tcpd := testenv.GoBuild(t, "gocourier/tcpd", "couriertcpd")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

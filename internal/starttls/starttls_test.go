@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"gocourier/internal/testenv"
 	"gocourier/internal/tlsconf/tlsconftest"
 )
 
@@ -26,18 +27,14 @@ func TestMain(m *testing.M) {
 	if os.Getenv("STARTTLS_TEST_LOGIN") == "1" {
 		os.Exit(fakeStdioLogin())
 	}
-	dir, err := os.MkdirTemp("", "starttls-test")
+	bin, cleanup, err := testenv.BuildTemp("gocourier/cmd/couriertls", "couriertls")
 	if err != nil {
-		panic(err)
-	}
-	binPath = filepath.Join(dir, "couriertls")
-	out, err := exec.Command("go", "build", "-o", binPath, "gocourier/cmd/couriertls").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building couriertls: %v\n%s", err, out)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	binPath = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 

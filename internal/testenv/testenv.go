@@ -12,6 +12,7 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,4 +93,23 @@ func Need(t testing.TB, ok bool, why string) {
 	if !ok {
 		SkipOrFail(t, "%s", why)
 	}
+}
+
+// BuildTemp is GoBuild for TestMain, which has no testing.T: it builds pkg
+// into a new temporary directory and returns the binary and a function
+// that removes the directory.
+func BuildTemp(pkg, name string) (bin string, cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", name+"-test-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	bin = filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+	}
+	return bin, cleanup, nil
 }
