@@ -764,39 +764,7 @@ func TestOurChainWithDebianAuthdaemond(t *testing.T) {
 	ns := startNamespace(t, dir, debScript, []string{"BIN=" + bin, "HOMEDIR=" + home, "CAPABILITY=" + capability})
 	t.Logf("userdb made by Debian's tools:\n%s", readFile(filepath.Join(dir, "userdb.txt")))
 
-	imapBad := async(ns, "imap", "login", "wrong")
-	popBad := async(ns, "pop3", "login", "wrong")
-	cramBad := async(ns, "imap", "cram", password) // the login password is not the CRAM secret
-
-	t.Run("IMAPLogin", func(t *testing.T) {
-		r, err := runClient(ns, "imap", "login", password, func() []string {
-			return ns.sessionProcs(filepath.Join(bin, "imapd"))
-		})
-		checkIMAPSession(t, ns, r, err)
-		checkUID(t, r.procs, true)
-	})
-	t.Run("IMAPCramMD5", func(t *testing.T) {
-		r, err := runClient(ns, "imap", "cram", cramSecret, nil)
-		if err == nil && !hasCap(r.Capabilities, "AUTH=CRAM-MD5") {
-			t.Errorf("AUTH=CRAM-MD5 not advertised: %v", r.Capabilities)
-		}
-		checkIMAPSession(t, ns, r, err)
-	})
-	t.Run("IMAPOptionsDisableIMAP", func(t *testing.T) {
-		r, err := runClient(ns, "imap", "options", password, nil)
-		checkOptions(t, ns, r, err, imapDisabled)
-	})
-	t.Run("POP3OptionsDisablePOP3", func(t *testing.T) {
-		r, err := runClient(ns, "pop3", "options", password, nil)
-		checkOptions(t, ns, r, err, pop3Disabled)
-	})
-	t.Run("POP3Login", func(t *testing.T) {
-		r, err := runClient(ns, "pop3", "login", password, nil)
-		checkPOP3Session(t, ns, r, err)
-	})
-	t.Run("IMAPWrongPassword", func(t *testing.T) { r, err := imapBad(); checkRefused(t, ns, r, err, imapRefusal) })
-	t.Run("POP3WrongPassword", func(t *testing.T) { r, err := popBad(); checkRefused(t, ns, r, err, pop3Refusal) })
-	t.Run("IMAPCramWrongSecret", func(t *testing.T) { r, err := cramBad(); checkRefused(t, ns, r, err, imapRefusal) })
+	checkChain(t, ns, filepath.Join(bin, "imapd"), true)
 }
 
 // Issue 2, direction 2: real Courier-IMAP 5.0.13 (couriertcpd, imaplogin,
@@ -817,20 +785,27 @@ func TestCourierChainWithOurAuthdaemond(t *testing.T) {
 	ns := startNamespace(t, dir, oursScript, env)
 	t.Logf("userdb made by our tools:\n%s", readFile(filepath.Join(dir, "userdb.txt")))
 
-	// Courier's login stages wait 5 s before answering a failure: run
-	// the failure cases alongside the rest.
+	// Courier's imaplogin sets the groups itself; only uid/gid are ours
+	// to check.
+	checkChain(t, ns, p["IMAPD"], false)
+}
+
+// checkChain runs the login matrix shared by both directions against the
+// chain in ns: IMAP LOGIN (session process imapd, whose supplementary groups
+// are checked when ownGroups), CRAM-MD5, the disable* options, POP3 USER/PASS,
+// and the three refusals. The login stages wait 5 s before answering a
+// failure, so the failure cases run alongside the rest.
+func checkChain(t *testing.T, ns *namespace, imapd string, ownGroups bool) {
 	imapBad := async(ns, "imap", "login", "wrong")
 	popBad := async(ns, "pop3", "login", "wrong")
-	cramBad := async(ns, "imap", "cram", password)
+	cramBad := async(ns, "imap", "cram", password) // the login password is not the CRAM secret
 
 	t.Run("IMAPLogin", func(t *testing.T) {
 		r, err := runClient(ns, "imap", "login", password, func() []string {
-			return ns.sessionProcs(p["IMAPD"])
+			return ns.sessionProcs(imapd)
 		})
 		checkIMAPSession(t, ns, r, err)
-		// Courier's imaplogin sets the groups itself; only uid/gid
-		// are ours to check.
-		checkUID(t, r.procs, false)
+		checkUID(t, r.procs, ownGroups)
 	})
 	t.Run("IMAPCramMD5", func(t *testing.T) {
 		r, err := runClient(ns, "imap", "cram", cramSecret, nil)
