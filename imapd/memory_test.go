@@ -39,10 +39,10 @@ func procField(t *testing.T, path, name string) int {
 // 100-message INBOX, then idles, must stay below a bound on private dirty
 // memory and threads. The child is this test binary (bigger than imapd
 // and built with the default collector, so the bound is looser than the
-// installed figure); the bound still catches the regressions measured
-// so far: a 128 KiB stack frame on the SELECT path (+116 kB), a
-// first-idle runtime/metrics table (+28 kB) or a stop-the-world
-// ReadMemStats (+370 kB), and a start without GOMAXPROCS=1 (+280 kB).
+// installed figure); it still catches a regression of about 60 kB or
+// more, such as a 128 KiB stack frame on the SELECT path (+116 kB), a
+// stop-the-world ReadMemStats at the first idle (+370 kB) or a start
+// without GOMAXPROCS=1 (+280 kB).
 func TestIdleSessionMemory(t *testing.T) {
 	if testing.Short() || testing.CoverMode() != "" {
 		t.Skip("short or coverage build: figures differ")
@@ -58,31 +58,58 @@ func TestIdleSessionMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// As imaplogin runs it: the runtime reads GOMAXPROCS at start-up.
-	p := start(t, home, "IMAPLOGINTAG=a01", "AUTHENTICATED=alice", "GOMAXPROCS=1")
-	if l := p.line(t); l != "a01 OK LOGIN Ok." {
-		t.Fatalf("got %q", l)
-	}
-	p.conn.Write([]byte("b SELECT INBOX\r\n"))
-	for {
-		l := p.line(t)
-		if strings.HasPrefix(l, "b ") {
-			if !strings.HasPrefix(l, "b OK") {
-				t.Fatalf("SELECT: %q", l)
-			}
-			break
+	// Three sessions, the smallest judged: on a loaded machine a session
+	// may get an extra thread or two (runtime handoffs during slow
+	// syscalls), each worth about 25 kB, so threads get an allowance.
+	type figure struct{ dirty, threads int }
+	var figs []figure
+	var procs []*proc
+	for i := 0; i < 3; i++ {
+		// As imaplogin runs it: the runtime reads GOMAXPROCS at start-up.
+		p := start(t, home, "IMAPLOGINTAG=a01", "AUTHENTICATED=alice", "GOMAXPROCS=1")
+		if l := p.line(t); l != "a01 OK LOGIN Ok." {
+			t.Fatalf("got %q", l)
 		}
+		p.conn.Write([]byte("b SELECT INBOX\r\n"))
+		for {
+			l := p.line(t)
+			if strings.HasPrefix(l, "b ") {
+				if !strings.HasPrefix(l, "b OK") {
+					t.Fatalf("SELECT: %q", l)
+				}
+				break
+			}
+		}
+		procs = append(procs, p)
 	}
 	time.Sleep(700 * time.Millisecond) // past idleFreeDelay
-	pid := p.cmd.Process.Pid
-	dirty := procField(t, fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Private_Dirty")
-	threads := procField(t, fmt.Sprintf("/proc/%d/status", pid), "Threads")
-	t.Logf("idle session: Private_Dirty %d kB, %d threads", dirty, threads)
-	const maxDirtyKB, maxThreads = 1250, 8
-	if dirty > maxDirtyKB {
-		t.Errorf("idle session holds %d kB Private_Dirty, bound %d kB", dirty, maxDirtyKB)
+	best := -1
+	for _, p := range procs {
+		pid := p.cmd.Process.Pid
+		f := figure{procField(t, fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Private_Dirty"),
+			procField(t, fmt.Sprintf("/proc/%d/status", pid), "Threads")}
+		t.Logf("idle session: Private_Dirty %d kB, %d threads", f.dirty, f.threads)
+		figs = append(figs, f)
+		if best < 0 || f.dirty-perThreadKB*f.threads < figs[best].dirty-perThreadKB*figs[best].threads {
+			best = len(figs) - 1
+		}
 	}
-	if threads > maxThreads {
-		t.Errorf("idle session has %d threads, bound %d", threads, maxThreads)
+	f := figs[best]
+	if adj := f.dirty - perThreadKB*f.threads; adj > maxAdjustedKB {
+		t.Errorf("idle session holds %d kB Private_Dirty with %d threads (%d kB less %d kB a thread), bound %d kB",
+			f.dirty, f.threads, adj, perThreadKB, maxAdjustedKB)
+	}
+	if f.threads > maxThreads {
+		t.Errorf("idle session has %d threads, bound %d", f.threads, maxThreads)
 	}
 }
+
+// Bounds of TestIdleSessionMemory, calibrated on the test binary (Go 1.26,
+// default collector, three sessions): idle 1040-1076 kB with 5-7 threads,
+// 900-925 kB adjusted; with 64 KiB readNames buffers 1144-1220 kB,
+// 1014-1039 kB adjusted.
+const (
+	perThreadKB   = 25
+	maxAdjustedKB = 970
+	maxThreads    = 8
+)
