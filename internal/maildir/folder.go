@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -710,9 +711,17 @@ func CRLFSize(r io.Reader) (size int64, noFinalLF bool, err error) {
 	return n, n > 0 && last != '\n', err
 }
 
+// scanBufs recycles scanMessage's read buffers: a fresh 64 KiB buffer per
+// message (it escapes through r.Read) made a first POP3 listing of 100
+// messages allocate 6.4 MB, grow the heap and force a collection, leaving
+// the idle pop3d at about 3.9 MB private (DESIGN §7).
+var scanBufs = sync.Pool{New: func() any { b := make([]byte, 64*1024); return &b }}
+
 // scanMessage returns the CRLF size, the last byte and the 8-bit-header flag.
 func scanMessage(r io.Reader) (int64, byte, bool, error) {
-	buf := make([]byte, 64*1024)
+	bp := scanBufs.Get().(*[]byte)
+	defer scanBufs.Put(bp)
+	buf := *bp
 	var n int64
 	var last byte
 	inHeader, bol, utf8 := true, true, false

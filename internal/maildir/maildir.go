@@ -242,8 +242,11 @@ func readNames(dir string) ([]string, error) {
 	// the result holds substrings of it: a folder of 100,000 messages
 	// costs a few allocations instead of 100,000 (the garbage collector
 	// of a GOMAXPROCS=1 session then has little to scan).
-	buf := make([]byte, 64<<10)
-	arena := make([]byte, 0, 64<<10)
+	// 8 KiB buffers (os.ReadDir's size) on the goroutine stack: 64 KiB
+	// ones made a 128 KiB frame that grew every session's main stack to
+	// 256 KiB, all of it zeroed and kept dirty while idle (DESIGN §7).
+	buf := make([]byte, 8<<10)
+	arena := make([]byte, 0, 8<<10)
 	var ends []int
 	for {
 		n, err := unix.Getdents(fd, buf)

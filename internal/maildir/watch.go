@@ -29,7 +29,10 @@ func (f *Folder) Watch() (<-chan struct{}, func(), error) {
 	ch := make(chan struct{}, 1)
 	go func() {
 		defer close(ch)
-		buf := make([]byte, 64*1024)
+		// Room for at least 15 events (16 bytes + NAME_MAX+1 each);
+		// any count only means "rescan". A 64 KiB array here grew this
+		// goroutine's stack to 128 KiB for the whole IDLE (DESIGN §7).
+		buf := make([]byte, 4096)
 		for {
 			n, err := file.Read(buf)
 			if err != nil {
