@@ -139,6 +139,9 @@ func verifyCrypt(password, stored string) (bool, error) {
 	if !strings.HasPrefix(stored, "$") {
 		return false, ErrUnknownFormat
 	}
+	if ok, handled := verifyShaCrypt(password, stored); handled {
+		return ok, nil
+	}
 	d, err := cryptDecoder()
 	if err != nil {
 		return false, err
