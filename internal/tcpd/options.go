@@ -53,6 +53,11 @@ type Options struct {
 
 	User, Group string
 
+	// Prestart is ours (-prestart=N): how many copies of the program to
+	// keep started ahead of connections (internal/handoff); -1 = not
+	// given, see PrestartCount.
+	Prestart int
+
 	// Accepted for compatibility and ignored (logged): we do no DNS.
 	Ignored []string
 }
@@ -64,7 +69,7 @@ var ErrUsage = errors.New("usage: couriertcpd [-pid=file] [options] portlist pro
 // options are `-name` or `-name=value`, they end at the first argument that
 // does not start with `-` (or after `--`).
 func ParseArgs(argv []string) (*Options, error) {
-	o := &Options{MaxProcs: 40, MaxPerIP: 4, Warn: -1}
+	o := &Options{MaxProcs: 40, MaxPerIP: 4, Warn: -1, Prestart: -1}
 	i := 0
 	warnSet, percSet := false, false
 	for ; i < len(argv); i++ {
@@ -121,6 +126,12 @@ func ParseArgs(argv []string) (*Options, error) {
 			o.StderrLogger = val
 		case "stderrloggername":
 			o.StderrLoggerName = val
+		case "prestart":
+			n, cerr := strconv.Atoi(val)
+			if cerr != nil || n < 0 || n > 64 {
+				err = fmt.Errorf("invalid -prestart option %q", val)
+			}
+			o.Prestart = n
 		case "user":
 			o.User = val
 		case "group":
@@ -164,7 +175,7 @@ func ParseArgs(argv []string) (*Options, error) {
 func needsValue(name string) bool {
 	switch name {
 	case "pid", "address", "maxprocs", "maxperip", "maxperc", "warn", "listen", "access",
-		"stderr", "stderrlogger", "stderrloggername", "user", "group":
+		"stderr", "stderrlogger", "stderrloggername", "user", "group", "prestart":
 		return true
 	}
 	return false
