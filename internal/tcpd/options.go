@@ -8,7 +8,14 @@
 //     per-C-block limit) or handed to exactly one child on fds 0 and 1; the
 //     parent closes its copies at once, so the child alone owns the socket.
 //   - No descriptor other than 0, 1 and 2 reaches a child (Go opens files
-//     close-on-exec and Server sweeps inherited descriptors at start).
+//     close-on-exec and Server sweeps inherited descriptors at start). A
+//     pre-started child (-prestart, prestart.go) also has its end of the
+//     hand-off socketpair on fd 3 until its one connection arrives; it
+//     closes it then (internal/handoff).
+//   - A pre-started child serves exactly one connection, gets the same
+//     variables a fork/exec'd one would, and holds no slot until it has a
+//     connection; every child and spare is in its own process group and is
+//     signalled by Shutdown.
 //   - At most MaxProcs children run; while all slots are busy nothing is
 //     accepted (the kernel backlog queues clients), as in Courier.
 //   - The child environment is the daemon's minus systemd's LISTEN_*,
