@@ -142,6 +142,9 @@ func verifyCrypt(password, stored string) (bool, error) {
 	if ok, handled := verifyShaCrypt(password, stored); handled {
 		return ok, nil
 	}
+	if ok, handled := verifyMD5Crypt(password, stored); handled {
+		return ok, nil
+	}
 	d, err := cryptDecoder()
 	if err != nil {
 		return false, err
