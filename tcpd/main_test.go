@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"gocourier/internal/handoff"
 )
 
 var binDir string
@@ -61,6 +63,16 @@ func TestMain(m *testing.M) {
 // childMain is the program couriertcpd runs. It uses raw system calls on
 // fds 0 and 1 so that the Go runtime opens no descriptor of its own.
 func childMain(mode string) {
+	if mode == "diespare" && handoff.Pending() {
+		os.Exit(2) // a program that cannot be pre-started
+	}
+	// With -prestart the child waits here for its connection.
+	if err := handoff.Receive(); err != nil {
+		if errors.Is(err, handoff.ErrClosed) {
+			os.Exit(0)
+		}
+		os.Exit(3)
+	}
 	out := func(s string) { syscall.Write(1, []byte(s)) }
 	switch mode {
 	case "greet":

@@ -20,6 +20,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -28,6 +29,7 @@ import (
 	"time"
 
 	"gocourier/internal/authproto"
+	"gocourier/internal/handoff"
 	"gocourier/internal/imapserver"
 	"gocourier/internal/login"
 	"gocourier/internal/starttls"
@@ -37,6 +39,15 @@ import (
 func main() {
 	if len(os.Args) < 3 {
 		fmt.Fprintln(os.Stderr, "usage: imaplogin <imapd-path> <default-maildir>")
+		os.Exit(1)
+	}
+	// A stage couriertcpd started ahead of time waits here for its one
+	// connection (internal/handoff); otherwise this returns at once.
+	if err := handoff.Receive(); err != nil {
+		if errors.Is(err, handoff.ErrClosed) {
+			os.Exit(0)
+		}
+		fmt.Fprintf(os.Stderr, "ERR: %s: %v\n", "imaplogin", err)
 		os.Exit(1)
 	}
 	imapd, defMaildir := os.Args[1], os.Args[2]

@@ -139,6 +139,12 @@ func verifyCrypt(password, stored string) (bool, error) {
 	if !strings.HasPrefix(stored, "$") {
 		return false, ErrUnknownFormat
 	}
+	if ok, handled := verifyShaCrypt(password, stored); handled {
+		return ok, nil
+	}
+	if ok, handled := verifyMD5Crypt(password, stored); handled {
+		return ok, nil
+	}
 	d, err := cryptDecoder()
 	if err != nil {
 		return false, err

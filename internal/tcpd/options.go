@@ -8,7 +8,14 @@
 //     per-C-block limit) or handed to exactly one child on fds 0 and 1; the
 //     parent closes its copies at once, so the child alone owns the socket.
 //   - No descriptor other than 0, 1 and 2 reaches a child (Go opens files
-//     close-on-exec and Server sweeps inherited descriptors at start).
+//     close-on-exec and Server sweeps inherited descriptors at start). A
+//     pre-started child (-prestart, prestart.go) also has its end of the
+//     hand-off socketpair on fd 3 until its one connection arrives; it
+//     closes it then (internal/handoff).
+//   - A pre-started child serves exactly one connection, gets the same
+//     variables a fork/exec'd one would, and holds no slot until it has a
+//     connection; every child and spare is in its own process group and is
+//     signalled by Shutdown.
 //   - At most MaxProcs children run; while all slots are busy nothing is
 //     accepted (the kernel backlog queues clients), as in Courier.
 //   - The child environment is the daemon's minus systemd's LISTEN_*,
@@ -53,6 +60,11 @@ type Options struct {
 
 	User, Group string
 
+	// Prestart is ours (-prestart=N): how many copies of the program to
+	// keep started ahead of connections (internal/handoff); -1 = not
+	// given, see PrestartCount.
+	Prestart int
+
 	// Accepted for compatibility and ignored (logged): we do no DNS.
 	Ignored []string
 }
@@ -64,7 +76,7 @@ var ErrUsage = errors.New("usage: couriertcpd [-pid=file] [options] portlist pro
 // options are `-name` or `-name=value`, they end at the first argument that
 // does not start with `-` (or after `--`).
 func ParseArgs(argv []string) (*Options, error) {
-	o := &Options{MaxProcs: 40, MaxPerIP: 4, Warn: -1}
+	o := &Options{MaxProcs: 40, MaxPerIP: 4, Warn: -1, Prestart: -1}
 	i := 0
 	warnSet, percSet := false, false
 	for ; i < len(argv); i++ {
@@ -121,6 +133,12 @@ func ParseArgs(argv []string) (*Options, error) {
 			o.StderrLogger = val
 		case "stderrloggername":
 			o.StderrLoggerName = val
+		case "prestart":
+			n, cerr := strconv.Atoi(val)
+			if cerr != nil || n < 0 || n > 64 {
+				err = fmt.Errorf("invalid -prestart option %q", val)
+			}
+			o.Prestart = n
 		case "user":
 			o.User = val
 		case "group":
@@ -164,7 +182,7 @@ func ParseArgs(argv []string) (*Options, error) {
 func needsValue(name string) bool {
 	switch name {
 	case "pid", "address", "maxprocs", "maxperip", "maxperc", "warn", "listen", "access",
-		"stderr", "stderrlogger", "stderrloggername", "user", "group":
+		"stderr", "stderrlogger", "stderrloggername", "user", "group", "prestart":
 		return true
 	}
 	return false

@@ -47,6 +47,11 @@ type Server struct {
 
 	acceptErrMu   sync.Mutex
 	lastAcceptErr time.Time
+
+	// Pre-started stages (prestart.go): pool is nil when off.
+	pool         chan *spare
+	spares       map[int]*os.Process // pre-started, not yet handed a connection
+	spareBackoff time.Duration       // guarded by mu
 }
 
 // envDrop are variables that belong to this daemon and must not reach a
@@ -97,6 +102,7 @@ func NewServer(o *Options, logw io.Writer) *Server {
 		slots:       make(chan struct{}, o.MaxProcs),
 		stop:        make(chan struct{}),
 		children:    map[int]*os.Process{},
+		spares:      map[int]*os.Process{},
 		perIP:       map[netip.Addr]int{},
 		perC:        map[[16]byte]int{},
 		childStderr: os.Stderr,
@@ -151,6 +157,15 @@ func FormatIP(a netip.Addr) string {
 // Serve runs an accept loop on every listener until Shutdown.
 func (s *Server) Serve(lns []net.Listener) {
 	s.listeners = lns
+	if n := PrestartCount(s.opt); n > 0 {
+		s.mu.Lock()
+		if !s.stopping {
+			s.pool = make(chan *spare, n-1)
+			s.wg.Add(1)
+			go s.prestartLoop(n)
+		}
+		s.mu.Unlock()
+	}
 	var wg sync.WaitGroup
 	for _, ln := range lns {
 		wg.Add(1)
@@ -318,6 +333,35 @@ func (s *Server) handle(c *net.TCPConn, wait bool) int {
 		"TCPLOCALIP="+FormatIP(local.Addr()),
 		"TCPLOCALPORT="+strconv.Itoa(int(local.Port())),
 	)
+	// finish is the end of the connection's process, whoever started it.
+	finish := func(pid int, err error) int {
+		s.mu.Lock()
+		delete(s.children, pid)
+		s.mu.Unlock()
+		release()
+		s.wg.Done()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			return 1
+		}
+		return 0
+	}
+	if !wait {
+		// A pre-started stage gets the same variables a fork/exec'd one
+		// would have on top of the daemon's environment.
+		onExit := func(pid int) func(error) { return func(err error) { finish(pid, err) } }
+		if p := s.handOff(f, env[len(s.baseEnv):], onExit); p != nil {
+			f.Close()
+			s.mu.Lock()
+			n := len(s.children)
+			s.mu.Unlock()
+			s.countWarn(n)
+			return 0
+		}
+	}
 	cmd := &exec.Cmd{
 		Path:   s.opt.Program,
 		Args:   s.opt.Args,
@@ -353,22 +397,7 @@ func (s *Server) handle(c *net.TCPConn, wait bool) int {
 	s.mu.Unlock()
 	s.countWarn(n)
 
-	done := func() int {
-		err := cmd.Wait()
-		s.mu.Lock()
-		delete(s.children, pid)
-		s.mu.Unlock()
-		release()
-		s.wg.Done()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode()
-		}
-		if err != nil {
-			return 1
-		}
-		return 0
-	}
+	done := func() int { return finish(pid, cmd.Wait()) }
 	if wait {
 		return done()
 	}
@@ -437,7 +466,14 @@ func (s *Server) Shutdown(grace time.Duration) {
 	for _, p := range s.children {
 		signalGroup(p, syscall.SIGTERM)
 	}
+	for _, p := range s.spares {
+		signalGroup(p, syscall.SIGTERM)
+	}
+	pool := s.pool
 	s.mu.Unlock()
+	if pool != nil {
+		s.drainPool()
+	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
@@ -448,6 +484,9 @@ func (s *Server) Shutdown(grace time.Duration) {
 	s.mu.Lock()
 	for pid, p := range s.children {
 		s.log.Printf("WARN: couriertcpd: child %d ignored SIGTERM, killing it", pid)
+		signalGroup(p, syscall.SIGKILL)
+	}
+	for _, p := range s.spares {
 		signalGroup(p, syscall.SIGKILL)
 	}
 	s.mu.Unlock()

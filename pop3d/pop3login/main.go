@@ -23,6 +23,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -31,6 +32,7 @@ import (
 	"syscall"
 	"time"
 
+	"gocourier/internal/handoff"
 	"gocourier/internal/login"
 	"gocourier/internal/pop3"
 	"gocourier/internal/starttls"
@@ -40,6 +42,15 @@ import (
 func main() {
 	if len(os.Args) < 3 {
 		fmt.Fprintln(os.Stderr, "usage: pop3login <pop3d-path> <default-maildir>")
+		os.Exit(1)
+	}
+	// A stage couriertcpd started ahead of time waits here for its one
+	// connection (internal/handoff); otherwise this returns at once.
+	if err := handoff.Receive(); err != nil {
+		if errors.Is(err, handoff.ErrClosed) {
+			os.Exit(0)
+		}
+		fmt.Fprintf(os.Stderr, "ERR: %s: %v\n", "pop3login", err)
 		os.Exit(1)
 	}
 	os.Exit(run(os.Args[1], os.Args[2]))
