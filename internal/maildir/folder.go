@@ -34,6 +34,7 @@ type Folder struct {
 	closed  bool
 	// deferSync/syncPending: see DeferSync.
 	deferSync, syncPending bool
+	ms                     *modseqState // nil until EnableModSeq (modseq.go)
 }
 
 type msg struct {
@@ -252,7 +253,12 @@ func (f *Folder) Rescan() (Changes, error) {
 			return Changes{}, nil
 		}
 	}
-	return f.scan()
+	ch, err := f.scan()
+	if err == nil && f.ms != nil {
+		// Changes by anyone get their mod-sequence now (RFC 7162).
+		err = f.reconcileModSeq()
+	}
+	return ch, err
 }
 
 // scanResult is the authoritative view computed by one scan.
