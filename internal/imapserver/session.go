@@ -49,6 +49,10 @@ type Session struct {
 	keywords []string   // keyword list last announced in FLAGS
 	sortc    *sortCache // SORT/THREAD header fields of the selected mailbox
 	utf8     bool
+	// RFC 7162 state (condstore.go): CONDSTORE enabled, QRESYNC
+	// enabled, and NOMODSEQ for the selected mailbox.
+	condstore, qresync, nomodseq bool
+	selParams                    selectParams // of the SELECT being run
 
 	closing     error  // set when the session must end after this command
 	lastVerb    string // the command name being run (handlers shared by verbs)
