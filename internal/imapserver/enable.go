@@ -6,7 +6,7 @@ import (
 
 func (s *Session) cmdEnable(tag string, _ bool) error {
 	d := s.c.Dec
-	csAsked := false
+	csAsked, csNamed := false, false
 	if !d.SP() {
 		return s.bad(tag)
 	}
@@ -22,7 +22,7 @@ func (s *Session) cmdEnable(tag string, _ bool) error {
 		if condstoreOffered(s.cfg.Getenv) {
 			switch strings.ToUpper(a) {
 			case "CONDSTORE":
-				csAsked = true
+				csAsked, csNamed = true, true
 			case "QRESYNC":
 				csAsked, s.qresync = true, true
 			}
@@ -42,7 +42,7 @@ func (s *Session) cmdEnable(tag string, _ bool) error {
 	if s.utf8 {
 		line += " UTF8=ACCEPT"
 	}
-	if s.condstore && csAsked {
+	if csNamed {
 		line += " CONDSTORE"
 	}
 	if s.qresync {
