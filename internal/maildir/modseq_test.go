@@ -483,3 +483,66 @@ func TestModSeqCrash(t *testing.T) {
 	}
 	t.Logf("%d acknowledged stores", acks)
 }
+
+// TestCourierModSeqAlternate: Courier's imapd and ours take turns on one
+// folder. Courier ignores gocouriermodseq (its view equals ours, no
+// folder of that name appears), and what Courier changes (a flag, a
+// keyword, an expunge) gets a new mod-sequence at our next rescan while
+// untouched messages keep theirs.
+func TestCourierModSeqAlternate(t *testing.T) {
+	needCourier(t, "usr/bin/imapd")
+	m := newMaildir(t, Options{UseLocks: true, Keywords: true, TrashName: "Trash"})
+	for i := 0; i < 4; i++ {
+		if _, err := m.Append("INBOX", strings.NewReader(fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", i)), 0, nil, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := m.OpenFolder("INBOX", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.EnableModSeq(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SetFlags(4, FlagSeen, []string{"Mine"}); err != nil {
+		t.Fatal(err)
+	}
+	before := map[uint32]uint64{}
+	for u := uint32(1); u <= 4; u++ {
+		before[u] = f.ModSeq(u)
+	}
+	h := f.HighestModSeq()
+	out := runCourierIMAP(t, m.Root(), "a SELECT INBOX", "b UID FETCH 1:* (UID FLAGS)", `c LIST "" "*"`,
+		`d UID STORE 1 +FLAGS (\Flagged)`, `e UID STORE 3 +FLAGS (Work)`, `f UID STORE 2 +FLAGS (\Deleted)`, "g EXPUNGE", "h LOGOUT")
+	if strings.Contains(out, "gocourier") {
+		t.Errorf("Courier shows our file:\n%s", out)
+	}
+	// Courier saw our state before its changes (first FETCH block).
+	first := out[:strings.Index(out, "c OK")]
+	if !strings.Contains(first, `UID 4 FLAGS (\Seen Mine)`) && !strings.Contains(first, `UID 4 FLAGS (Mine \Seen)`) {
+		t.Errorf("Courier's view of our STORE:\n%s", first)
+	}
+	f.stamp = dirStamp{}
+	if _, err := f.Rescan(); err != nil {
+		t.Fatal(err)
+	}
+	if f.HighestModSeq() <= h {
+		t.Fatalf("Courier's changes gave no new HIGHESTMODSEQ (%d, was %d)", f.HighestModSeq(), h)
+	}
+	for _, u := range []uint32{1, 3} {
+		if f.ModSeq(u) <= h {
+			t.Errorf("uid %d changed by Courier: modseq %d, highest before %d", u, f.ModSeq(u), h)
+		}
+	}
+	if f.ModSeq(4) != before[4] {
+		t.Errorf("uid 4 untouched by Courier: modseq %d -> %d", before[4], f.ModSeq(4))
+	}
+	if v, exact := f.VanishedSince(h); !exact || len(v) != 1 || v[0] != 2 {
+		t.Errorf("VanishedSince = %v %v, want [2]", v, exact)
+	}
+	// And Courier reads the folder as we do afterwards.
+	out = runCourierIMAP(t, m.Root(), "a SELECT INBOX", "b UID FETCH 1:* (UID FLAGS)", "c LOGOUT")
+	if cv, ov := courierView(out), ourView(f); fmt.Sprint(cv) != fmt.Sprint(ov) {
+		t.Errorf("views differ:\ncourier %v\nours    %v\n%s", cv, ov, out)
+	}
+}
