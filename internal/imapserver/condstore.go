@@ -290,7 +290,7 @@ func (s *Session) selectModSeq(p selectParams) {
 	}
 	var known imapwire.SeqSet
 	if p.known != nil {
-		known = p.known.Resolve(s.mbox.UIDNext())
+		known = p.known.Resolve(s.mbox.UIDNext() - 1)
 	}
 	s.c.W.Raw(s.vanishedEarlier(m, p.modseq, known))
 	for i := range s.view {
