@@ -256,7 +256,7 @@ func (f *Folder) Rescan() (Changes, error) {
 	ch, err := f.scan()
 	if err == nil && f.ms != nil {
 		// Changes by anyone get their mod-sequence now (RFC 7162).
-		err = f.reconcileModSeq()
+		err = f.reconcileModSeqFull()
 	}
 	return ch, err
 }

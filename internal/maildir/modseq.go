@@ -166,6 +166,16 @@ func ParseModSeq(data []byte) (db ModSeqDB, highest uint64, ok bool) {
 
 // FormatModSeq renders db (messages by UID, then the expunges).
 func FormatModSeq(db ModSeqDB) []byte {
+	uids := make([]uint32, 0, len(db.Msgs))
+	for u := range db.Msgs {
+		uids = append(uids, u)
+	}
+	sort.Slice(uids, func(i, j int) bool { return uids[i] < uids[j] })
+	return formatModSeq(db, uids)
+}
+
+// formatModSeq is FormatModSeq with the UIDs of db.Msgs given in order.
+func formatModSeq(db ModSeqDB, uids []uint32) []byte {
 	var b bytes.Buffer
 	b.Grow(64 + 40*len(db.Msgs) + 30*len(db.Vanished))
 	fmt.Fprintf(&b, "%s %d %d %d", modseqMagic, db.UIDValidity, db.Highest, db.ExactSince)
@@ -174,11 +184,6 @@ func FormatModSeq(db ModSeqDB) []byte {
 		b.WriteString(strconv.FormatUint(uint64(s), 10))
 	}
 	b.WriteByte('\n')
-	uids := make([]uint32, 0, len(db.Msgs))
-	for u := range db.Msgs {
-		uids = append(uids, u)
-	}
-	sort.Slice(uids, func(i, j int) bool { return uids[i] < uids[j] })
 	var buf []byte
 	for _, u := range uids {
 		e := db.Msgs[u]
@@ -248,9 +253,31 @@ type modseqState struct {
 	ident  [4]int64 // identity of the file when last read or written
 	// seen is each UID's signature at our last pass: a file entry that
 	// differs from our view while our view is unchanged was written by
-	// another session that saw a newer state; we leave it alone.
-	seen    map[uint32]uint64
+	// another session that saw a newer state; we leave it alone. It also
+	// spares rehashing: the file name and keywords it was computed from.
+	seen    map[uint32]seenSig
 	pending bool // a deferred SetFlags awaits Flush
+	// dirty lists the UIDs our own SetFlags/Expunge touched since the
+	// last pass; a pass checks only them unless full is set (after a
+	// scan, or when another session rewrote the file).
+	dirty []uint32
+	full  bool
+}
+
+// seenSig is a signature and the state it hashes.
+type seenSig struct {
+	sig  uint64
+	name string
+	kw   []string
+}
+
+// sigOf returns x's signature, reusing the last pass's when x's file name
+// and keywords are the same (the common case: most messages never change).
+func (st *modseqState) sigOf(x *msg) uint64 {
+	if s, ok := st.seen[x.uid]; ok && s.name == x.name && sameStrings(s.kw, x.kw) {
+		return s.sig
+	}
+	return flagSig(x.flags, x.kw)
 }
 
 // flockDir takes an exclusive flock on dir (released by the returned func).
@@ -277,7 +304,7 @@ func (f *Folder) EnableModSeq() error {
 		return nil
 	}
 	f.ms = &modseqState{}
-	return f.reconcileModSeq()
+	return f.reconcileModSeqFull()
 }
 
 // ModSeqEnabled reports whether EnableModSeq was called.
@@ -322,10 +349,11 @@ func (f *Folder) VanishedSince(since uint64) (uids []uint32, exact bool) {
 }
 
 // modseqChanged is called after our own flag changes and expunges.
-func (f *Folder) modseqChanged() error {
+func (f *Folder) modseqChanged(uids ...uint32) error {
 	if f.ms == nil {
 		return nil
 	}
+	f.ms.dirty = append(f.ms.dirty, uids...)
 	if f.deferSync {
 		f.ms.pending = true
 		return nil
@@ -336,9 +364,16 @@ func (f *Folder) modseqChanged() error {
 // reconcileModSeq is one pass (see the package notes above): it reads the
 // file if another session replaced it, gives one new mod-sequence to every
 // message that changed, appeared or vanished, and writes the file back.
+// reconcileModSeqFull is a pass over every message (after a scan).
+func (f *Folder) reconcileModSeqFull() error {
+	f.ms.full = true
+	return f.reconcileModSeq()
+}
+
 func (f *Folder) reconcileModSeq() error {
 	st := f.ms
 	st.pending = false
+	defer func() { st.dirty, st.full = st.dirty[:0], false }()
 	unlock, err := flockDir(f.dir)
 	if err != nil {
 		return err
@@ -367,33 +402,53 @@ func (f *Folder) reconcileModSeq() error {
 			dirty = true
 		}
 		st.db, st.loaded = db, true
+		st.full = true
 	}
 	if st.seen == nil {
-		st.seen = make(map[uint32]uint64, len(f.msgs))
+		st.seen = make(map[uint32]seenSig, len(f.msgs))
 	}
 	db := &st.db
-	var changed []uint32
-	present := make(map[uint32]bool, len(f.msgs))
-	for _, x := range f.msgs {
-		present[x.uid] = true
-		sig := flagSig(x.flags, x.kw)
+	var changed, gone []uint32
+	check := func(x *msg) {
+		sig := st.sigOf(x)
 		e, ok := db.Msgs[x.uid]
-		if ok && e.Sig == sig {
-			st.seen[x.uid] = sig
-			continue
+		s, seen := st.seen[x.uid]
+		if !seen || s.sig != sig || s.name != x.name {
+			st.seen[x.uid] = seenSig{sig: sig, name: x.name, kw: x.kw}
 		}
-		if s, seen := st.seen[x.uid]; ok && seen && s == sig {
-			continue // the file is newer than our view
+		if ok && e.Sig == sig {
+			return
+		}
+		if ok && seen && s.sig == sig {
+			return // the file is newer than our view
 		}
 		changed = append(changed, x.uid)
-		st.seen[x.uid] = sig
 	}
-	var gone []uint32
-	for uid := range db.Msgs {
-		// A UID at or above our UIDNEXT is a message another session
-		// numbered after our last scan: not ours to judge.
-		if !present[uid] && uid < f.next {
-			gone = append(gone, uid)
+	if st.full {
+		for _, x := range f.msgs {
+			check(x)
+		}
+		if len(db.Msgs) != len(f.msgs)-len(changed) || len(changed) > 0 {
+			for uid := range db.Msgs {
+				// A UID at or above our UIDNEXT is a message another
+				// session numbered after our last scan: not ours.
+				if uid < f.next && f.lookup(uid) == nil {
+					gone = append(gone, uid)
+				}
+			}
+		}
+	} else {
+		// Only what this session changed since the last pass.
+		sort.Slice(st.dirty, func(i, j int) bool { return st.dirty[i] < st.dirty[j] })
+		for k, uid := range st.dirty {
+			if k > 0 && st.dirty[k-1] == uid {
+				continue
+			}
+			if x := f.lookup(uid); x != nil {
+				check(x)
+			} else if _, ok := db.Msgs[uid]; ok && uid < f.next {
+				gone = append(gone, uid)
+			}
 		}
 	}
 	stamp := stampArray(f.stamp)
@@ -406,13 +461,8 @@ func (f *Folder) reconcileModSeq() error {
 		return nil
 	}
 	ms := f.m.nextModSeq(db.Highest)
-	for _, x := range f.msgs {
-		if _, ok := db.Msgs[x.uid]; !ok {
-			db.Msgs[x.uid] = ModSeqEntry{ModSeq: ms, Sig: st.seen[x.uid]}
-		}
-	}
 	for _, uid := range changed {
-		db.Msgs[uid] = ModSeqEntry{ModSeq: ms, Sig: st.seen[uid]}
+		db.Msgs[uid] = ModSeqEntry{ModSeq: ms, Sig: st.seen[uid].sig}
 	}
 	sort.Slice(gone, func(i, j int) bool { return gone[i] < gone[j] })
 	for _, uid := range gone {
@@ -437,7 +487,26 @@ func (f *Folder) reconcileModSeq() error {
 // writeModSeq replaces the file (durably: a lost file costs clients a
 // full resync) and records its identity.
 func (f *Folder) writeModSeq(path string) error {
-	if err := f.m.writeFileRename(f.dir, ModSeqFile, FormatModSeq(f.ms.db), 0o644, true); err != nil {
+	// The UIDs in order without sorting: ours (sorted), then the few
+	// another session numbered after our last scan.
+	uids := make([]uint32, 0, len(f.ms.db.Msgs))
+	for _, x := range f.msgs {
+		if _, ok := f.ms.db.Msgs[x.uid]; ok {
+			uids = append(uids, x.uid)
+		}
+	}
+	if len(uids) != len(f.ms.db.Msgs) {
+		var extra []uint32
+		for u := range f.ms.db.Msgs {
+			if f.lookup(u) == nil {
+				extra = append(extra, u)
+			}
+		}
+		sort.Slice(extra, func(i, j int) bool { return extra[i] < extra[j] })
+		uids = append(uids, extra...)
+		sort.Slice(uids, func(i, j int) bool { return uids[i] < uids[j] })
+	}
+	if err := f.m.writeFileRename(f.dir, ModSeqFile, formatModSeq(f.ms.db, uids), 0o644, true); err != nil {
 		return err
 	}
 	f.ms.ident, _ = fileIdent(path)

@@ -65,7 +65,7 @@ func (f *Folder) SetFlags(uid uint32, flags Flags, kws []string) error {
 		if !touched {
 			return nil
 		}
-		return f.modseqChanged()
+		return f.modseqChanged(uid)
 	}
 	return fmt.Errorf("uid %d: %w", uid, ErrNoSuchMessage)
 }
@@ -161,7 +161,7 @@ func (f *Folder) Expunge(uids []uint32) ([]uint32, error) {
 		if f.name != f.m.trashCanon() {
 			f.m.quotaDelta(-bytes, -count)
 		}
-		if err := f.modseqChanged(); err != nil {
+		if err := f.modseqChanged(done...); err != nil {
 			return done, err
 		}
 	}
