@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
 	"gocourier/internal/imapserver"
 	"gocourier/internal/maildir"
 )
@@ -182,5 +185,52 @@ func TestQresyncSessions(t *testing.T) {
 	mustContain(t, sel, "* VANISHED (EARLIER) 2", "* 1 FETCH (UID 1 ", "* 2 FETCH (UID 3 ", "* 3 FETCH (UID 4 ")
 	if h3 := num(sel, highestRE); h3 <= h2 {
 		t.Fatalf("after losing the file HIGHESTMODSEQ %d, before %d", h3, h2)
+	}
+}
+
+// TestCondstoreGoIMAP: go-imap v2's client uses CONDSTORE as a client
+// library would: SELECT (CONDSTORE), FETCH MODSEQ, STORE UNCHANGEDSINCE,
+// FETCH CHANGEDSINCE, SEARCH MODSEQ, STATUS HIGHESTMODSEQ.
+func TestCondstoreGoIMAP(t *testing.T) {
+	root := newMaildir(t)
+	deliver(t, root, "1000.M1P1.test", msg1)
+	deliver(t, root, "1001.M2P1.test", msg2)
+	c := imapclient.New(startSession(t, root, imapserver.Config{}), nil)
+	defer c.Close()
+	if err := c.WaitGreeting(); err != nil {
+		t.Fatal(err)
+	}
+	caps, err := c.Capability().Wait()
+	if err != nil || !caps.Has(imap.CapCondStore) || !caps.Has(imap.CapQResync) {
+		t.Fatalf("caps %v %v", caps, err)
+	}
+	sel, err := c.Select("INBOX", &imap.SelectOptions{CondStore: true}).Wait()
+	if err != nil || sel.HighestModSeq == 0 {
+		t.Fatalf("select %+v %v", sel, err)
+	}
+	set := imap.SeqSetNum(1)
+	if _, err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagSeen}}, &imap.StoreOptions{UnchangedSince: sel.HighestModSeq}).Collect(); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := c.Fetch(imap.SeqSetNum(1, 2), &imap.FetchOptions{UID: true, ModSeq: true, ChangedSince: sel.HighestModSeq}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || msgs[0].UID != 1 || msgs[0].ModSeq <= sel.HighestModSeq {
+		t.Fatalf("CHANGEDSINCE %d gave %+v", sel.HighestModSeq, msgs)
+	}
+	// A stale UNCHANGEDSINCE fails (go-imap reports the NO/OK code as an error or not at all; the flag must stay).
+	c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsDel, Flags: []imap.Flag{imap.FlagSeen}}, &imap.StoreOptions{UnchangedSince: sel.HighestModSeq}).Collect()
+	fl, err := c.Fetch(set, &imap.FetchOptions{Flags: true}).Collect()
+	if err != nil || len(fl) != 1 || len(fl[0].Flags) == 0 || fl[0].Flags[0] != imap.FlagSeen {
+		t.Fatalf("flags after a failed conditional STORE: %+v %v", fl, err)
+	}
+	sr, err := c.Search(&imap.SearchCriteria{ModSeq: &imap.SearchCriteriaModSeq{ModSeq: msgs[0].ModSeq}}, nil).Wait()
+	if err != nil || len(sr.AllSeqNums()) != 1 || sr.ModSeq != msgs[0].ModSeq {
+		t.Fatalf("SEARCH MODSEQ: %+v %v", sr, err)
+	}
+	st, err := c.Status("INBOX", &imap.StatusOptions{HighestModSeq: true}).Wait()
+	if err != nil || st.HighestModSeq < msgs[0].ModSeq {
+		t.Fatalf("STATUS %+v %v", st, err)
 	}
 }
