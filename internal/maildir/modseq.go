@@ -455,8 +455,10 @@ func (f *Folder) reconcileModSeq() error {
 	if len(changed) == 0 && len(gone) == 0 && !dirty {
 		if db.Stamp != stamp && !f.ro {
 			// Nothing to give, but the file now describes this scan.
+			// Not fsynced: losing only the stamp makes STATUS hand out
+			// one needless new value, never a wrong one.
 			db.Stamp = stamp
-			return f.writeModSeq(path)
+			return f.writeModSeq(path, false)
 		}
 		return nil
 	}
@@ -481,12 +483,14 @@ func (f *Folder) reconcileModSeq() error {
 	if f.ro {
 		return nil
 	}
-	return f.writeModSeq(path)
+	return f.writeModSeq(path, true)
 }
 
-// writeModSeq replaces the file (durably: a lost file costs clients a
-// full resync) and records its identity.
-func (f *Folder) writeModSeq(path string) error {
+// writeModSeq replaces the file and records its identity. New values are
+// written durably (a lost file costs clients a full resync); a crash
+// during a non-durable write leaves the old file, the new one, or an
+// empty one, which parses as corrupt and restarts above the clock.
+func (f *Folder) writeModSeq(path string, durable bool) error {
 	// The UIDs in order without sorting: ours (sorted), then the few
 	// another session numbered after our last scan.
 	uids := make([]uint32, 0, len(f.ms.db.Msgs))
@@ -506,7 +510,7 @@ func (f *Folder) writeModSeq(path string) error {
 		uids = append(uids, extra...)
 		sort.Slice(uids, func(i, j int) bool { return uids[i] < uids[j] })
 	}
-	if err := f.m.writeFileRename(f.dir, ModSeqFile, formatModSeq(f.ms.db, uids), 0o644, true); err != nil {
+	if err := f.m.writeFileRename(f.dir, ModSeqFile, formatModSeq(f.ms.db, uids), 0o644, durable); err != nil {
 		return err
 	}
 	f.ms.ident, _ = fileIdent(path)
