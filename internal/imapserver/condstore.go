@@ -468,7 +468,7 @@ func (s *Session) storeModSeqLines(out *strings.Builder, report, changed []int, 
 	for _, i := range report {
 		v := &s.view[i]
 		out.WriteString("* " + strconv.Itoa(i+1) + " FETCH (")
-		if uid {
+		if uid || s.qresync { // RFC 7162 §3.2.4
 			out.WriteString("UID " + strconv.FormatUint(uint64(v.uid), 10) + " ")
 		}
 		if !silent {

@@ -186,6 +186,13 @@ func TestQresyncSessions(t *testing.T) {
 	if h3 := num(sel, highestRE); h3 <= h2 {
 		t.Fatalf("after losing the file HIGHESTMODSEQ %d, before %d", h3, h2)
 	}
+	// RFC 7162 §3.2.4: with QRESYNC every FETCH response carries UID.
+	runSteps(t, c, []step{
+		{"silent store", "c3 STORE 1 +FLAGS.SILENT (\\Answered)", []string{"* 1 FETCH (UID 1 MODSEQ ("}, nil},
+		{"store", "c4 STORE 1 -FLAGS (\\Answered)", []string{"* 1 FETCH (UID 1 FLAGS ("}, nil},
+		{"fetch", "c5 FETCH 2 FLAGS", []string{"* 2 FETCH (UID 3 FLAGS (\\Seen) MODSEQ ("}, nil},
+		{"fetch body sets seen", "c6 FETCH 1 BODY[TEXT]", []string{"* 1 FETCH (UID 1 FLAGS (\\Flagged \\Seen) MODSEQ ("}, nil},
+	})
 }
 
 // TestCondstoreGoIMAP: go-imap v2's client uses CONDSTORE as a client

@@ -181,7 +181,7 @@ func (s *Session) cmdFetch(tag string, uid bool) error {
 		return err
 	}
 	items = s.fetchModSeqItems(items, fm)
-	if uid {
+	if uid || s.qresync { // RFC 7162 §3.2.4: UID in every FETCH with QRESYNC
 		has := false
 		for _, it := range items {
 			has = has || it.name == "UID"
@@ -389,7 +389,7 @@ func (s *Session) fetchOne(i int, items []fetchItem, uidCmd bool) error {
 		if err := s.mbox.SetFlags(v.uid, nf); err == nil {
 			v.flags = nf
 			line := "* " + strconv.Itoa(i+1) + " FETCH ("
-			if uidCmd {
+			if uidCmd || s.qresync {
 				line += "UID " + strconv.FormatUint(uint64(v.uid), 10) + " "
 			}
 			w.Raw(line + "FLAGS " + formatFlags(v.flags, v.recent) + s.modseqItem(i) + ")\r\n")
