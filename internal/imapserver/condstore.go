@@ -80,6 +80,7 @@ func (s *Session) enableCondstore() {
 		// The view was current at the last sync; a pass now gives
 		// every message its value before any is reported.
 		s.highestModSeqLine()
+		s.rememberModSeqs()
 	}
 }
 
@@ -103,7 +104,48 @@ func (s *Session) modseqItem(i int) string {
 	if s.modseqBox() == nil {
 		return ""
 	}
-	return " MODSEQ (" + strconv.FormatUint(s.modseqOf(i), 10) + ")"
+	return " MODSEQ (" + strconv.FormatUint(s.sentModSeq(i), 10) + ")"
+}
+
+// sentModSeq is modseqOf(i), remembered as known to the client.
+func (s *Session) sentModSeq(i int) uint64 {
+	v := s.modseqOf(i)
+	if s.msSent != nil {
+		s.msSent[s.view[i].uid] = v
+	}
+	return v
+}
+
+// rememberModSeqs records every message's MODSEQ as the client's
+// starting point (SELECT, or CONDSTORE enabled on a selected mailbox).
+func (s *Session) rememberModSeqs() {
+	if s.modseqBox() == nil {
+		return
+	}
+	s.msSent = make(map[uint32]uint64, len(s.view))
+	for i := range s.view {
+		s.msSent[s.view[i].uid] = s.modseqOf(i)
+	}
+}
+
+// modseqMoved reports whether view[i]'s MODSEQ changed since the client
+// last learnt it although its flags look the same to this session (they
+// were changed and changed back between two rescans): the client must
+// still get the new MODSEQ (RFC 7162 §3.1.4), or its cache and other
+// sessions' disagree. A message not yet known is recorded silently
+// (new messages are announced by EXISTS).
+func (s *Session) modseqMoved(i int) bool {
+	if s.msSent == nil || s.modseqBox() == nil {
+		return false
+	}
+	uid := s.view[i].uid
+	v := s.modseqOf(i)
+	old, ok := s.msSent[uid]
+	if !ok {
+		s.msSent[uid] = v
+		return false
+	}
+	return old != v
 }
 
 // unsolicitedUID is "UID n " for unsolicited FETCH lines once QRESYNC is
@@ -284,6 +326,7 @@ func (s *Session) selectModSeq(p selectParams) {
 	}
 	s.startModSeq()
 	s.highestModSeqLine()
+	s.rememberModSeqs()
 	m := s.modseqBox()
 	if !p.qresync || m == nil || p.uidv != s.mbox.UIDValidity() {
 		return
@@ -474,7 +517,7 @@ func (s *Session) storeModSeqLines(out *strings.Builder, report, changed []int, 
 		if !silent {
 			out.WriteString("FLAGS " + formatFlags(v.flags, v.recent) + " ")
 		}
-		out.WriteString("MODSEQ (" + strconv.FormatUint(s.modseqOf(i), 10) + "))\r\n")
+		out.WriteString("MODSEQ (" + strconv.FormatUint(s.sentModSeq(i), 10) + "))\r\n")
 	}
 }
 

@@ -241,3 +241,28 @@ func TestCondstoreGoIMAP(t *testing.T) {
 		t.Fatalf("STATUS %+v %v", st, err)
 	}
 }
+
+// TestCondstoreFlipFlop: another session sets and clears a flag between
+// two of our rescans; our flags look unchanged but the MODSEQ moved, and
+// the client must learn it (imaptest's checkpoint compares them).
+func TestCondstoreFlipFlop(t *testing.T) {
+	root := newMaildir(t)
+	deliver(t, root, "1000.M1P1.test", msg1)
+	a := condstoreSession(t, root)
+	b := condstoreSession(t, root)
+	sel := a.cmd("a1 SELECT INBOX (CONDSTORE)")
+	h0 := num(sel, highestRE)
+	b.cmd("b1 SELECT INBOX (CONDSTORE)")
+	b.cmd("b2 STORE 1 +FLAGS.SILENT (\\Flagged)")
+	st := b.cmd("b3 STORE 1 -FLAGS.SILENT (\\Flagged)")
+	m := num(st, modseqRE)
+	if m <= h0 {
+		t.Fatalf("flip-flop MODSEQ %d, before %d", m, h0)
+	}
+	n := a.cmd("a2 NOOP")
+	mustContain(t, n, "* 1 FETCH (FLAGS (\\Recent) MODSEQ ("+u(m)+"))")
+	// Reported once: the next NOOP is quiet.
+	if n := a.cmd("a3 NOOP"); contains(n, "FETCH") {
+		t.Errorf("MODSEQ reported twice:\n%s", strings.Join(n, "\n"))
+	}
+}

@@ -340,7 +340,7 @@ func (s *Session) fetchOne(i int, items []fetchItem, uidCmd bool) error {
 		case "UID":
 			w.Raw("UID " + strconv.FormatUint(uint64(v.uid), 10))
 		case "MODSEQ":
-			w.Raw("MODSEQ (" + strconv.FormatUint(s.modseqOf(i), 10) + ")")
+			w.Raw("MODSEQ (" + strconv.FormatUint(s.sentModSeq(i), 10) + ")")
 		case "INTERNALDATE":
 			w.Raw(`INTERNALDATE "` + s.msgDate(i).Format("02-Jan-2006 15:04:05 -0700") + `"`)
 		case "RFC822.SIZE":

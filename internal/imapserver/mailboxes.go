@@ -72,4 +72,5 @@ func (s *Session) closeMailbox() {
 	s.keywords = nil
 	s.sortc = nil
 	s.nomodseq = false
+	s.msSent = nil
 }

@@ -166,7 +166,7 @@ func (s *Session) sync(allowExpunge bool) {
 		if m.Recent {
 			s.view[i].recent = true
 		}
-		if !sameFlags(s.view[i].flags, m.Flags) {
+		if flagsMoved := !sameFlags(s.view[i].flags, m.Flags); flagsMoved || s.modseqMoved(i) {
 			s.view[i].flags = m.Flags
 			flagLines.WriteString("* " + strconv.Itoa(i+1) + " FETCH (" + s.unsolicitedUID(i) + "FLAGS " + formatFlags(m.Flags, s.view[i].recent) + s.modseqItem(i) + ")\r\n")
 		}
