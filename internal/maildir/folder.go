@@ -255,8 +255,11 @@ func (f *Folder) Rescan() (Changes, error) {
 	}
 	ch, err := f.scan()
 	if err == nil && f.ms != nil {
-		// Changes by anyone get their mod-sequence now (RFC 7162).
-		err = f.reconcileModSeqFull()
+		// Changes by anyone get their mod-sequence now (RFC 7162). A
+		// file we cannot write must not stop the session seeing
+		// changes: the values stay in memory (above the clock floor,
+		// so still monotonic) and a later pass writes them.
+		f.reconcileModSeqFull()
 	}
 	return ch, err
 }
