@@ -9,7 +9,8 @@ import (
 // §3.1) from the environment, then appends the extensions this
 // implementation adds (ours is a superset; each is implemented):
 // LITERAL+ (RFC 7888), SASL-IR (RFC 4959, which Courier accepts without
-// advertising) and, after login, UNSELECT, MOVE, SPECIAL-USE, ESEARCH.
+// advertising) and, after login, UNSELECT, MOVE, SPECIAL-USE, ESEARCH,
+// CONDSTORE and QRESYNC (RFC 7162; IMAP_CONDSTORE=0 leaves them out).
 func Capabilities(getenv func(string) string, postAuth bool) string {
 	return capabilities(getenv, postAuth, TLSState{})
 }
@@ -81,6 +82,9 @@ func capabilities(getenv func(string) string, postAuth bool, tls TLSState) strin
 	list = append(list, "ENABLE", "UTF8=ACCEPT", "LITERAL+", "SASL-IR")
 	if postAuth {
 		list = append(list, "UNSELECT", "MOVE", "SPECIAL-USE", "ESEARCH")
+		if condstoreOffered(getenv) {
+			list = append(list, "CONDSTORE", "QRESYNC") // RFC 7162, condstore.go
+		}
 	}
 	return strings.Join(dedupe(list), " ")
 }

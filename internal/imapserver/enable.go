@@ -6,6 +6,7 @@ import (
 
 func (s *Session) cmdEnable(tag string, _ bool) error {
 	d := s.c.Dec
+	csAsked, csNamed := false, false
 	if !d.SP() {
 		return s.bad(tag)
 	}
@@ -17,6 +18,15 @@ func (s *Session) cmdEnable(tag string, _ bool) error {
 		if strings.EqualFold(a, "UTF8=ACCEPT") {
 			s.utf8 = true
 		}
+		// RFC 7162 §3.1, §3.2.3: QRESYNC implies CONDSTORE.
+		if condstoreOffered(s.cfg.Getenv) {
+			switch strings.ToUpper(a) {
+			case "CONDSTORE":
+				csAsked, csNamed = true, true
+			case "QRESYNC":
+				csAsked, s.qresync = true, true
+			}
+		}
 		if !d.Special(' ') {
 			break
 		}
@@ -24,12 +34,21 @@ func (s *Session) cmdEnable(tag string, _ bool) error {
 	if ok, err := s.end(tag); !ok {
 		return err
 	}
-	// Courier re-prints the enabled list whatever was asked (§4.12).
-	if s.utf8 {
-		s.c.W.Untagged("ENABLED UTF8=ACCEPT")
-	} else {
-		s.c.W.Untagged("ENABLED")
+	if csAsked {
+		s.enableCondstore()
 	}
+	// Courier re-prints the enabled list whatever was asked (§4.12).
+	line := "ENABLED"
+	if s.utf8 {
+		line += " UTF8=ACCEPT"
+	}
+	if csNamed {
+		line += " CONDSTORE"
+	}
+	if s.qresync {
+		line += " QRESYNC"
+	}
+	s.c.W.Untagged(line)
 	s.c.OK(tag, "Options enabled")
 	return nil
 }

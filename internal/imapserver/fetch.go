@@ -107,7 +107,11 @@ func (s *Session) parseFetchItems() ([]fetchItem, bool) {
 			items = append(items, it)
 			return true
 		}
-		// BINARY, MODSEQ and unknown items (§4.5).
+		if a == "MODSEQ" && condstoreOffered(s.cfg.Getenv) { // RFC 7162 §3.1.4
+			items = append(items, fetchItem{name: a})
+			return true
+		}
+		// BINARY and unknown items (§4.5).
 		return d.Fail("unknown fetch item %s", a)
 	}
 	if b, ok := d.Peek(); ok && b == '(' {
@@ -169,10 +173,15 @@ func (s *Session) cmdFetch(tag string, uid bool) error {
 	if !ok {
 		return s.bad(tag)
 	}
+	fm, ok := s.parseFetchModifiers(uid)
+	if !ok {
+		return s.bad(tag)
+	}
 	if ok, err := s.end(tag); !ok {
 		return err
 	}
-	if uid {
+	items = s.fetchModSeqItems(items, fm)
+	if uid || s.qresync { // RFC 7162 §3.2.4: UID in every FETCH with QRESYNC
 		has := false
 		for _, it := range items {
 			has = has || it.name == "UID"
@@ -184,7 +193,13 @@ func (s *Session) cmdFetch(tag string, uid bool) error {
 	s.sync(uid)
 	idx, invalid := s.seqIndexes(set, uid)
 	s.reportInvalid(invalid)
+	if fm.vanished {
+		s.fetchVanished(set, fm.changedSince)
+	}
 	for _, i := range idx {
+		if fm.changedSince != 0 && s.modseqOf(i) <= fm.changedSince {
+			continue // RFC 7162 §3.1.4.1
+		}
 		if err := s.fetchOne(i, items, uid); err != nil {
 			if s.c.W.Err() != nil {
 				return s.c.W.Err()
@@ -324,6 +339,8 @@ func (s *Session) fetchOne(i int, items []fetchItem, uidCmd bool) error {
 			w.Raw("FLAGS " + formatFlags(v.flags, v.recent))
 		case "UID":
 			w.Raw("UID " + strconv.FormatUint(uint64(v.uid), 10))
+		case "MODSEQ":
+			w.Raw("MODSEQ (" + strconv.FormatUint(s.sentModSeq(i), 10) + ")")
 		case "INTERNALDATE":
 			w.Raw(`INTERNALDATE "` + s.msgDate(i).Format("02-Jan-2006 15:04:05 -0700") + `"`)
 		case "RFC822.SIZE":
@@ -372,10 +389,10 @@ func (s *Session) fetchOne(i int, items []fetchItem, uidCmd bool) error {
 		if err := s.mbox.SetFlags(v.uid, nf); err == nil {
 			v.flags = nf
 			line := "* " + strconv.Itoa(i+1) + " FETCH ("
-			if uidCmd {
+			if uidCmd || s.qresync {
 				line += "UID " + strconv.FormatUint(uint64(v.uid), 10) + " "
 			}
-			w.Raw(line + "FLAGS " + formatFlags(v.flags, v.recent) + ")\r\n")
+			w.Raw(line + "FLAGS " + formatFlags(v.flags, v.recent) + s.modseqItem(i) + ")\r\n")
 		}
 	}
 	return nil

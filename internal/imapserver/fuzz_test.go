@@ -21,6 +21,9 @@ func FuzzSession(f *testing.F) {
 		"a APPEND INBOX (\\Seen) {5+}\r\nhello\r\nb STORE 1 +FLAGS (x)\r\n",
 		"a LIST \"\" \"*%*%\"\r\nb STATUS INBOX (MESSAGES)\r\n",
 		"a SELECT INBOX\r\nb UID SORT (REVERSE DATE) UTF-8 ALL\r\nc THREAD REFERENCES UTF-8 ALL\r\n",
+		// RFC 7162 syntax (condstore.go)
+		"a ENABLE QRESYNC\r\nb SELECT INBOX (QRESYNC (1 5 1:*,3 (1:2 1:2)))\r\nc UID FETCH 1:* (FLAGS MODSEQ) (CHANGEDSINCE 1 VANISHED)\r\n",
+		"a SELECT INBOX (CONDSTORE)\r\nb STORE 1:* (UNCHANGEDSINCE 9) +FLAGS.SILENT (\\Seen)\r\nc SEARCH RETURN (MIN MAX) MODSEQ \"/flags/\\\\seen\" all 1\r\nd STATUS INBOX (HIGHESTMODSEQ)\r\ne EXPUNGE\r\n",
 	} {
 		f.Add([]byte(s))
 	}

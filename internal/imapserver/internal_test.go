@@ -2,6 +2,7 @@ package imapserver
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -70,9 +71,13 @@ func TestFormatFlagsOrder(t *testing.T) {
 func TestCapabilities(t *testing.T) {
 	env := map[string]string{"IMAP_CAPABILITY": "IMAP4rev1 IDLE SORT THREAD=REFERENCES", "IMAP_DISABLETHREADSORT": "1", "IMAP_ACL": "1"}
 	got := Capabilities(func(k string) string { return env[k] }, true)
-	want := "IMAP4rev1 IDLE ACL ACL2=UNION ENABLE UTF8=ACCEPT LITERAL+ SASL-IR UNSELECT MOVE SPECIAL-USE ESEARCH"
+	want := "IMAP4rev1 IDLE ACL ACL2=UNION ENABLE UTF8=ACCEPT LITERAL+ SASL-IR UNSELECT MOVE SPECIAL-USE ESEARCH CONDSTORE QRESYNC"
 	if got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	env["IMAP_CONDSTORE"] = "0"
+	if got := Capabilities(func(k string) string { return env[k] }, true); strings.Contains(got, "CONDSTORE") || strings.Contains(got, "QRESYNC") {
+		t.Errorf("IMAP_CONDSTORE=0 still offers them: %q", got)
 	}
 	env = map[string]string{"IMAP_TLS": "1", "IMAP_CAPABILITY_TLS": "IMAP4rev1 AUTH=PLAIN", "IMAP_CAPABILITY": "IMAP4rev1"}
 	if got := Capabilities(func(k string) string { return env[k] }, false); got != "IMAP4rev1 AUTH=PLAIN ENABLE UTF8=ACCEPT LITERAL+ SASL-IR" {

@@ -71,4 +71,6 @@ func (s *Session) closeMailbox() {
 	s.view = nil
 	s.keywords = nil
 	s.sortc = nil
+	s.nomodseq = false
+	s.msSent = nil
 }

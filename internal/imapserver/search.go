@@ -29,6 +29,7 @@ type searchParser struct {
 	s       *Session
 	charset string
 	err     error
+	modseq  bool // a MODSEQ key was read (RFC 7162 §3.1.5)
 }
 
 func (p *searchParser) str() (string, bool) {
@@ -196,6 +197,8 @@ func (p *searchParser) key() (*searchKey, bool) {
 		}
 		k2, ok := p.key()
 		return &searchKey{op: "OR", kids: []*searchKey{k1, k2}}, ok
+	case "MODSEQ":
+		return p.parseModSeqKey()
 	}
 	return nil, d.Fail("unknown search key %s", a)
 }
@@ -317,6 +320,8 @@ func (c *searchCtx) match(k *searchKey) bool {
 		return !v.recent
 	case "RECENT":
 		return v.recent
+	case "MODSEQ": // RFC 7162 §3.1.5
+		return c.s.modseqOf(c.i) >= uint64(k.num)
 	case "SEQ":
 		return k.set.Resolve(uint32(len(c.s.view))).Contains(uint32(c.i + 1))
 	case "UID":
@@ -449,6 +454,9 @@ func (s *Session) cmdSearch(tag string, uid bool) error {
 		s.charsetError(tag, p)
 		return nil
 	}
+	if p.modseq {
+		s.enableCondstore()
+	}
 	s.sync(uid)
 	idx := s.runSearch(prog)
 	nums := make([]uint32, len(idx))
@@ -482,6 +490,9 @@ func (s *Session) cmdSearch(tag string, uid bool) error {
 				}
 			}
 		}
+		if ms := s.searchModSeq(idx, ret); p.modseq && ms != "" {
+			line += " MODSEQ " + ms
+		}
 		s.c.W.Untagged(line)
 	} else {
 		var sb strings.Builder
@@ -489,6 +500,9 @@ func (s *Session) cmdSearch(tag string, uid bool) error {
 		for _, n := range nums {
 			sb.WriteByte(' ')
 			sb.WriteString(strconv.FormatUint(uint64(n), 10))
+		}
+		if ms := s.searchModSeq(idx, nil); p.modseq && ms != "" {
+			sb.WriteString(" (MODSEQ " + ms + ")") // RFC 7162 §3.1.5
 		}
 		sb.WriteString("\r\n")
 		s.c.W.Raw(sb.String())

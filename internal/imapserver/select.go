@@ -10,10 +10,16 @@ func (s *Session) cmdSelect(tag string, _ bool) error {
 	if !ok {
 		return s.badInvalid(tag)
 	}
-	// CONDSTORE/QRESYNC select parameters are not supported.
+	// RFC 7162 select parameters (condstore.go).
+	params, ok := s.parseSelectParams()
+	if !ok {
+		return s.bad(tag)
+	}
 	if ok, err := s.end(tag); !ok {
 		return err
 	}
+	s.selParams = params
+	defer func() { s.selParams = selectParams{} }()
 	return s.doSelect(tag, raw, s.lastVerb == "EXAMINE")
 }
 
@@ -21,6 +27,10 @@ func (s *Session) cmdSelect(tag string, _ bool) error {
 // §6.3.1 in Courier's order (reference §4.3). A failed SELECT leaves no
 // mailbox selected.
 func (s *Session) doSelect(tag, raw string, examine bool) error {
+	if s.mbox != nil && s.qresync {
+		// RFC 7162 §3.2.11: responses after this are the new mailbox's.
+		s.c.W.Untagged("OK [CLOSED] Previous mailbox closed.")
+	}
 	s.closeMailbox()
 	name, ok := s.wireName(raw)
 	if !ok {
@@ -84,6 +94,7 @@ func (s *Session) doSelect(tag, raw string, examine bool) error {
 		}
 		s.c.W.Untagged(`OK [MYRIGHTS "` + rights + `"] ACL`)
 	}
+	s.selectModSeq(s.selParams)
 	if examine {
 		s.c.OK(tag, "[READ-ONLY] Ok")
 	} else {

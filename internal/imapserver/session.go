@@ -49,6 +49,14 @@ type Session struct {
 	keywords []string   // keyword list last announced in FLAGS
 	sortc    *sortCache // SORT/THREAD header fields of the selected mailbox
 	utf8     bool
+	// RFC 7162 state (condstore.go): CONDSTORE enabled, QRESYNC
+	// enabled, and NOMODSEQ for the selected mailbox.
+	condstore, qresync, nomodseq bool
+	selParams                    selectParams // of the SELECT being run
+	// msSent is the MODSEQ the client last learnt per UID (CONDSTORE
+	// sessions only), so that a change that left the flags as they
+	// were is still reported (condstore.go).
+	msSent map[uint32]uint64
 
 	closing     error  // set when the session must end after this command
 	lastVerb    string // the command name being run (handlers shared by verbs)

@@ -17,6 +17,10 @@ func (s *Session) cmdStatus(tag string, _ bool) error {
 		a = strings.ToUpper(a)
 		switch a {
 		case "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN":
+		case "HIGHESTMODSEQ": // RFC 7162 §3.1.2.3
+			if !condstoreOffered(s.cfg.Getenv) {
+				return d.Fail("unknown status item")
+			}
 		default:
 			return d.Fail("unknown status item")
 		}
@@ -40,6 +44,19 @@ func (s *Session) cmdStatus(tag string, _ bool) error {
 	}
 	var parts []string
 	for _, it := range items {
+		if it == "HIGHESTMODSEQ" {
+			// A CONDSTORE enabling command (RFC 7162 §3.1); 0 when the
+			// store keeps no mod-sequences (§3.1.2.3).
+			s.enableCondstore()
+			var hm uint64
+			if ms, ok := s.store.(ModSeqStore); ok {
+				if hm, err = ms.HighestModSeq(name); err != nil {
+					hm = 0
+				}
+			}
+			parts = append(parts, it+" "+strconv.FormatUint(hm, 10))
+			continue
+		}
 		var v uint32
 		switch it {
 		case "MESSAGES":

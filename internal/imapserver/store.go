@@ -15,6 +15,10 @@ func (s *Session) cmdStore(tag string, uid bool) error {
 	if !ok || !d.SP() {
 		return s.bad(tag)
 	}
+	unchangedSince, ok := s.parseUnchangedSince() // RFC 7162 §3.1.3
+	if !ok {
+		return s.bad(tag)
+	}
 	op, ok := d.Atom()
 	if !ok {
 		return s.bad(tag)
@@ -53,9 +57,13 @@ func (s *Session) cmdStore(tag string, uid bool) error {
 		s.c.No(tag, "Current box is selected READ-ONLY.")
 		return nil
 	}
+	if unchangedSince >= 0 {
+		s.enableCondstore()
+	}
 	s.sync(uid)
 	idx, invalid := s.seqIndexes(set, uid)
 	s.reportInvalid(invalid)
+	var modified, changed, report []int // RFC 7162 §3.1.3 (condstore.go)
 	var failed error
 	var fetchLines strings.Builder
 	// One durable point for the whole command: the storage renames each
@@ -66,6 +74,10 @@ func (s *Session) cmdStore(tag string, uid bool) error {
 	}
 	for _, i := range idx {
 		v := &s.view[i]
+		if unchangedSince >= 0 && s.modseqOf(i) > uint64(unchangedSince) {
+			modified = append(modified, i)
+			continue
+		}
 		nf := applyFlags(v.flags, flags, mode)
 		if !sameFlags(nf, v.flags) {
 			if err := s.mbox.SetFlags(v.uid, nf); err != nil {
@@ -78,6 +90,11 @@ func (s *Session) cmdStore(tag string, uid bool) error {
 				continue
 			}
 			v.flags = nf
+			changed = append(changed, i)
+		}
+		if s.modseqBox() != nil {
+			report = append(report, i) // lines need the new MODSEQ: after Flush
+			continue
 		}
 		if !silent {
 			line := "* " + strconv.Itoa(i+1) + " FETCH ("
@@ -91,6 +108,9 @@ func (s *Session) cmdStore(tag string, uid bool) error {
 		if err := batch.Flush(); err != nil && failed == nil {
 			failed = err
 		}
+	}
+	if s.modseqBox() != nil {
+		s.storeModSeqLines(&fetchLines, report, changed, silent, uid)
 	}
 	// A grown keyword set is announced before the FETCH lines that use it
 	// (transcript 07 a04, a09); a shrunk one after them, so FLAGS never
@@ -113,6 +133,10 @@ func (s *Session) cmdStore(tag string, uid bool) error {
 			return s.c.GenericNo(tag)
 		}
 		s.c.No(tag, "STORE failed: "+failed.Error())
+		return nil
+	}
+	if len(modified) > 0 {
+		s.c.OK(tag, "[MODIFIED "+s.indexSet(modified, uid)+"] Conditional STORE failed")
 		return nil
 	}
 	s.c.OK(tag, "STORE completed.")

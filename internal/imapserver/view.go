@@ -142,13 +142,19 @@ func (s *Session) sync(allowExpunge bool) {
 	var out strings.Builder
 	changedCount := false
 	if allowExpunge {
+		var vanished []uint32 // RFC 7162 §3.2.10 once QRESYNC is on
 		for i := len(s.view) - 1; i >= 0; i-- {
 			if _, ok := byUID[s.view[i].uid]; !ok {
-				out.WriteString("* " + strconv.Itoa(i+1) + " EXPUNGE\r\n")
+				if s.qresync {
+					vanished = append(vanished, s.view[i].uid)
+				} else {
+					out.WriteString("* " + strconv.Itoa(i+1) + " EXPUNGE\r\n")
+				}
 				s.view = append(s.view[:i], s.view[i+1:]...)
 				changedCount = true
 			}
 		}
+		out.WriteString(vanishedLine(false, vanished))
 	}
 	var flagLines strings.Builder
 	for i := range s.view {
@@ -160,9 +166,9 @@ func (s *Session) sync(allowExpunge bool) {
 		if m.Recent {
 			s.view[i].recent = true
 		}
-		if !sameFlags(s.view[i].flags, m.Flags) {
+		if flagsMoved := !sameFlags(s.view[i].flags, m.Flags); flagsMoved || s.modseqMoved(i) {
 			s.view[i].flags = m.Flags
-			flagLines.WriteString("* " + strconv.Itoa(i+1) + " FETCH (FLAGS " + formatFlags(m.Flags, s.view[i].recent) + ")\r\n")
+			flagLines.WriteString("* " + strconv.Itoa(i+1) + " FETCH (" + s.unsolicitedUID(i) + "FLAGS " + formatFlags(m.Flags, s.view[i].recent) + s.modseqItem(i) + ")\r\n")
 		}
 	}
 	var last uint32

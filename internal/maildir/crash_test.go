@@ -115,6 +115,10 @@ func TestMain(m *testing.M) {
 		crashChild(d)
 		return
 	}
+	if d := os.Getenv("MAILDIR_MODSEQ_CHILD"); d != "" {
+		modseqCrashChild(d)
+		return
+	}
 	os.Exit(m.Run())
 }
 

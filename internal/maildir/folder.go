@@ -35,6 +35,7 @@ type Folder struct {
 	closed  bool
 	// deferSync/syncPending: see DeferSync.
 	deferSync, syncPending bool
+	ms                     *modseqState // nil until EnableModSeq (modseq.go)
 }
 
 type msg struct {
@@ -253,7 +254,15 @@ func (f *Folder) Rescan() (Changes, error) {
 			return Changes{}, nil
 		}
 	}
-	return f.scan()
+	ch, err := f.scan()
+	if err == nil && f.ms != nil {
+		// Changes by anyone get their mod-sequence now (RFC 7162). A
+		// file we cannot write must not stop the session seeing
+		// changes: the values stay in memory (above the clock floor,
+		// so still monotonic) and a later pass writes them.
+		f.reconcileModSeqFull()
+	}
+	return ch, err
 }
 
 // scanResult is the authoritative view computed by one scan.

@@ -39,6 +39,7 @@ func (f *Folder) SetFlags(uid uint32, flags Flags, kws []string) error {
 		}
 		nf := (x.flags &^ IMAPFlags) | (flags & IMAPFlags)
 		nn := withFlags(x.base, nf)
+		touched := nn != x.name
 		if nn != x.name {
 			if err := os.Rename(p, filepath.Join(f.dir, "cur", nn)); err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
@@ -59,8 +60,12 @@ func (f *Folder) SetFlags(uid uint32, flags Flags, kws []string) error {
 				return fmt.Errorf("maildir: keywords of %d: %w", uid, err)
 			}
 			x.kw = append([]string(nil), kws...)
+			touched = true
 		}
-		return nil
+		if !touched {
+			return nil
+		}
+		return f.modseqChanged(uid)
 	}
 	return fmt.Errorf("uid %d: %w", uid, ErrNoSuchMessage)
 }
@@ -75,6 +80,11 @@ func (f *Folder) DeferSync() { f.deferSync = true }
 // Flush ends DeferSync: it fsyncs cur/ if a rename is pending.
 func (f *Folder) Flush() error {
 	f.deferSync = false
+	if f.ms != nil && f.ms.pending {
+		if err := f.reconcileModSeq(); err != nil {
+			return err
+		}
+	}
 	if !f.syncPending {
 		return nil
 	}
@@ -150,6 +160,9 @@ func (f *Folder) Expunge(uids []uint32) ([]uint32, error) {
 		}
 		if f.name != f.m.trashCanon() {
 			f.m.quotaDelta(-bytes, -count)
+		}
+		if err := f.modseqChanged(done...); err != nil {
+			return done, err
 		}
 	}
 	return done, nil
