@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
@@ -158,14 +157,9 @@ func run() int {
 		UnicodeType: os.Getenv("MIME_UNICODE_MESSAGE_TYPE"),
 	}
 
-	// A signal ends the session without UPDATE: nothing is deleted.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT)
-	go func() {
-		<-sigs
-		logf("NOTICE: Disconnected during shutdown by signal, %s", stats(who, s, conn, start))
-		os.Exit(1)
-	}()
+	// A signal ends the session without UPDATE (nothing is deleted) and,
+	// unlike Courier, without a log line: no signal handler, as in imapd
+	// (DESIGN §5).
 
 	out, err := s.Serve()
 	conn.Flush()
