@@ -141,10 +141,17 @@ func (m *Maildir) Status(name string) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	known := make(map[string]bool, len(db.Entries))
+	known := make(map[string]uint32, len(db.Entries))
 	for _, e := range db.Entries {
-		known[e.Name] = true
+		known[e.Name] = e.UID
 	}
+	// Numbered messages not yet claimed by a read-write session
+	// (APPEND/COPY, see recentFile) are recent too.
+	recentFrom, ok := readRecent(dir, db.UIDValidity)
+	if !ok || !db.HeaderOK {
+		recentFrom = ^uint32(0)
+	}
+	var unnumbered uint32
 	var st Status
 	seen := make(map[string]bool, len(curNames))
 	count := func(n string) {
@@ -160,7 +167,10 @@ func (m *Maildir) Status(name string) (Status, error) {
 		if !flagsOf(n).Has(FlagSeen) {
 			st.Unseen++
 		}
-		if !known[b] {
+		if u, ok := known[b]; !ok {
+			st.Recent++
+			unnumbered++
+		} else if u >= recentFrom {
 			st.Recent++
 		}
 	}
@@ -173,7 +183,7 @@ func (m *Maildir) Status(name string) (Status, error) {
 		}
 	}
 	st.UIDValidity = db.UIDValidity
-	st.UIDNext = db.NextUID + st.Recent
+	st.UIDNext = db.NextUID + unnumbered
 	if st.UIDNext < db.NextUID { // wrapped: Courier's UID space ends too
 		st.UIDNext = ^uint32(0)
 	}
@@ -268,7 +278,8 @@ func (f *Folder) scan() (Changes, error) {
 	stamp, _ := statStamp(f.dir)
 	first := f.uidv == 0 && len(f.msgs) == 0
 	if first {
-		if res, ok := f.m.loadCache(f.dir, stamp); ok {
+		// Not when APPEND/COPY left \Recent messages to claim.
+		if res, ok := f.m.loadCache(f.dir, stamp); ok && !f.m.recentPending(f.dir, res.uidv, res.next) {
 			f.merge(res, &ch)
 			f.stamp = stamp
 			return ch, nil
@@ -283,6 +294,10 @@ func (f *Folder) scan() (Changes, error) {
 		lk = l
 	}
 	res, fresh, err := f.m.scanDir(f.dir, f.ro, f.uidv)
+	recentFrom := ^uint32(0)
+	if err == nil {
+		recentFrom = f.m.claimRecent(f.dir, res.uidv, res.next, f.ro)
+	}
 	lk.unlock()
 	if err != nil {
 		return ch, err
@@ -298,7 +313,7 @@ func (f *Folder) scan() (Changes, error) {
 		}
 	}
 	for _, e := range res.entries {
-		if fresh[e.base] {
+		if fresh[e.base] || e.uid >= recentFrom {
 			e.recent = true
 		}
 	}

@@ -346,6 +346,7 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 			return 0, nil, fmt.Errorf("maildir: %s: uiddb unusable after rescan", dir)
 		}
 	}
+	m.markCommitRecent(dir, db.UIDValidity, db.NextUID)
 	uids := make([]uint32, 0, len(ps))
 	cur := filepath.Join(dir, "cur")
 	for _, p := range ps {
