@@ -141,6 +141,7 @@ func (f *Folder) Expunge(uids []uint32) ([]uint32, error) {
 		}
 		bytes += sz
 		count++
+		f.kwState.dropFiles(f.dir, x.base)
 		f.remove(uid)
 		done = append(done, uid)
 	}
