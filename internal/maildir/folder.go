@@ -299,6 +299,13 @@ func (f *Folder) scan() (Changes, error) {
 		// lock for every rescan serialised all of them (imaptest stress:
 		// commands waiting seconds for the lock).
 		res, fresh, err = f.m.scanDirProbe(f.dir, f.ro, f.uidv, true)
+		// A holder of the lock may have renamed a new uiddb into place
+		// and not yet fsynced the directory: seen now and lost in a
+		// crash, its UIDs could be handed out again. Without a lock held
+		// after the read, the version read is durable.
+		if err == nil && lockHeld(f.dir) {
+			err = errNeedLock
+		}
 		if err == nil {
 			if first, ok := readRecent(f.dir, res.uidv); ok && first < res.next {
 				if f.ro {

@@ -93,3 +93,9 @@ func (l *dotLock) unlock() {
 		os.Remove(l.path)
 	}
 }
+
+// lockHeld reports whether someone holds dir's dot-lock right now.
+func lockHeld(dir string) bool {
+	_, err := os.Lstat(filepath.Join(dir, "tmp", lockName))
+	return err == nil
+}
