@@ -37,6 +37,11 @@ func readRecent(dir string, uidv uint32) (uint32, bool) {
 	if err != nil {
 		return 0, false
 	}
+	return parseRecent(data, uidv)
+}
+
+// parseRecent parses the content of recentFile (hostile input).
+func parseRecent(data []byte, uidv uint32) (uint32, bool) {
 	f := bytes.Fields(data)
 	if len(f) != 2 {
 		return 0, false

@@ -218,3 +218,24 @@ func TestRecentFileHostile(t *testing.T) {
 }
 
 func itoa(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
+
+// FuzzParseRecent: the boundary file is hostile input; whatever it holds,
+// parsing never panics, and a result is only given for the right
+// UIDVALIDITY and a non-zero UID that round-trips.
+func FuzzParseRecent(f *testing.F) {
+	for _, s := range []string{"795687205 7\n", "1 1", "", "x y", "795687205 0", "-1 5", "795687205 4294967296", " 795687205\t9 "} {
+		f.Add([]byte(s), uint32(795687205))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, uidv uint32) {
+		first, ok := parseRecent(data, uidv)
+		if !ok {
+			return
+		}
+		if first == 0 {
+			t.Fatalf("zero boundary accepted from %q", data)
+		}
+		if again, ok2 := parseRecent([]byte(itoa(uidv)+" "+itoa(first)+"\n"), uidv); !ok2 || again != first {
+			t.Fatalf("round trip of %d: %d %v", first, again, ok2)
+		}
+	})
+}
