@@ -295,3 +295,45 @@ func tail(s string, lines int) string {
 	}
 	return strings.Join(l, "\n")
 }
+
+// TestScriptResult checks the reading of imaptest's summary (it runs
+// without IMAPTEST).
+func TestScriptResult(t *testing.T) {
+	tests := []struct {
+		name, out string
+		pass      bool
+	}{
+		{"pass", "1 test groups: 0 failed, 0 skipped due to missing capabilities\nbase protocol: 0/24 individual commands failed\nextensions: 0/0 individual commands failed\n", true},
+		{"group failed", "*** Test copy command 16/24 (line 28)\n1 test groups: 1 failed, 0 skipped due to missing capabilities\nbase protocol: 4/24 individual commands failed\n", false},
+		{"command failed only", "1 test groups: 0 failed, 0 skipped due to missing capabilities\nbase protocol: 0/2 individual commands failed\nextensions: 1/2 individual commands failed\n", false},
+		{"crash", "Panic: file client-state.c: line 222 (client_update_plan): assertion failed\n1 test groups: 0 failed, 0 skipped\n", false},
+		{"no summary", "Error: connect(127.0.0.1) failed: Connection refused\n", false},
+	}
+	for _, tc := range tests {
+		if pass, why := scriptResult(tc.out); pass != tc.pass {
+			t.Errorf("%s: pass=%v (%s), want %v", tc.name, pass, why, tc.pass)
+		}
+	}
+}
+
+// TestScriptCaps reads a script's capabilities header.
+func TestScriptCaps(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, text string
+		want       string
+	}{
+		{"caps", "capabilities: SORT esort\nmessages: all\n\nok sort (from) us-ascii all\n", "SORT ESORT"},
+		{"none", "messages: all\n\nok search all\n", ""},
+		{"after header", "state: auth\n\ncapabilities: X\n", ""},
+	} {
+		p := filepath.Join(dir, tc.name)
+		if err := os.WriteFile(p, []byte(tc.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := scriptCaps(p)
+		if err != nil || strings.Join(got, " ") != tc.want {
+			t.Errorf("%s: %v %v, want %q", tc.name, got, err, tc.want)
+		}
+	}
+}
