@@ -256,23 +256,31 @@ func toMessages(infos []maildir.MessageInfo) []imapserver.Message {
 
 // InternalDate implements imapserver.InternalDater: the file's mtime,
 // stat'ed once and then cached by the folder. For a file that vanished
-// before it was stat'ed, the delivery time at the start of its name
-// (§9.2) stands in: imaptest's stress run showed such messages as
-// "01-Jan-0001 00:00:00 +0000".
+// before it was stat'ed the date is unknowable (an APPEND's INTERNALDATE
+// lives only in the mtime; the time in the name is the upload time), so
+// this fails with imapserver.ErrNoSuchMessage and FETCH leaves the
+// message out (RFC 2180 §4.1.3) instead of inventing a date: imaptest's
+// stress run caught both the zero time and the name's time as
+// "INTERNALDATE changed".
 func (b *Mailbox) InternalDate(uid uint32) (time.Time, error) {
 	if m, ok := b.f.Message(uid); ok {
 		if !m.InternalDate.IsZero() {
 			return m.InternalDate, nil
 		}
-		if t, err := b.f.InternalDate(uid); err == nil {
-			return t, nil
+		t, err := b.f.InternalDate(uid)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%w: %v", imapserver.ErrNoSuchMessage, err)
 		}
-		return nameTime(m.Name), nil
+		return t, nil
 	}
 	if t, ok := b.gone[uid]; ok {
 		return t, nil
 	}
-	return b.f.InternalDate(uid)
+	t, err := b.f.InternalDate(uid)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: %v", imapserver.ErrNoSuchMessage, err)
+	}
+	return t, nil
 }
 
 // maxGone bounds Mailbox.gone; past it the map starts over (a date
@@ -287,12 +295,11 @@ func (b *Mailbox) rememberGone(ch maildir.Changes) {
 		if b.gone == nil || len(b.gone) >= maxGone {
 			b.gone = map[uint32]time.Time{}
 		}
-		in := ch.VanishedInfo[i]
-		d := in.InternalDate
-		if d.IsZero() {
-			d = nameTime(in.Name)
+		// Only dates that were read from the file are worth keeping
+		// (see InternalDate).
+		if d := ch.VanishedInfo[i].InternalDate; !d.IsZero() {
+			b.gone[uid] = d
 		}
-		b.gone[uid] = d
 	}
 }
 

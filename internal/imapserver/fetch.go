@@ -312,6 +312,12 @@ func (s *Session) fetchOne(i int, items []fetchItem, uidCmd bool) error {
 				return err
 			}
 			size = root.Size()
+		case "INTERNALDATE":
+			// Unknown only for a file expunged elsewhere before its
+			// date was read: left out like an unreadable body.
+			if s.msgDate(i).IsZero() {
+				return ErrNoSuchMessage
+			}
 		case "ENVELOPE", "BODYSTRUCTURE", "RFC822", "RFC822.HEADER", "RFC822.TEXT":
 			if _, err := m.tree(); err != nil {
 				return err

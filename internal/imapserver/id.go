@@ -10,7 +10,14 @@ func (s *Session) cmdID(tag string, _ bool) error {
 	if err := s.c.Dec.DiscardLine(); err != nil {
 		return err
 	}
-	fields := strings.Fields(strings.ReplaceAll(s.cfg.Getenv("IMAP_ID_FIELDS"), ",", " "))
+	s.c.W.Untagged(idResponse(s.cfg.Getenv))
+	s.c.OK(tag, "ID completed")
+	return nil
+}
+
+// idResponse is the untagged ID reply: the fields named in IMAP_ID_FIELDS.
+func idResponse(getenv func(string) string) string {
+	fields := strings.Fields(strings.ReplaceAll(getenv("IMAP_ID_FIELDS"), ",", " "))
 	var parts []string
 	for _, f := range fields {
 		switch strings.ToLower(f) {
@@ -21,10 +28,7 @@ func (s *Session) cmdID(tag string, _ bool) error {
 		}
 	}
 	if len(parts) == 0 {
-		s.c.W.Untagged("ID NIL")
-	} else {
-		s.c.W.Untagged("ID (" + strings.Join(parts, " ") + ")")
+		return "ID NIL"
 	}
-	s.c.OK(tag, "ID completed")
-	return nil
+	return "ID (" + strings.Join(parts, " ") + ")"
 }

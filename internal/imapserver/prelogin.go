@@ -231,6 +231,19 @@ func (p *PreLogin) dispatch(c *Conn, cmd Command, caps string) (*LoginResult, bo
 		return nil, false, errStartTLS
 	case "AUTHENTICATE":
 		return p.authenticate(c, cmd)
+	case "ID":
+		// RFC 2971 §3: ID is valid in every state, so once IMAP_ID_FIELDS
+		// advertises it the greeting's promise holds before login too
+		// (Courier's imaplogin refuses it: reference §3.2). The client's
+		// list is read within the line limit and ignored.
+		if p.Getenv("IMAP_ID_FIELDS") != "" {
+			if err := d.DiscardLine(); err != nil {
+				return nil, false, err
+			}
+			c.W.Untagged(idResponse(p.Getenv))
+			c.OK(cmd.Tag, "ID completed")
+			return nil, false, nil
+		}
 	}
 	if err := d.DiscardLine(); err != nil {
 		return nil, false, err

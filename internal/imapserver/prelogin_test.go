@@ -201,3 +201,36 @@ func TestPreLoginLeavesPipelinedCommands(t *testing.T) {
 		t.Fatalf("left %q", rest)
 	}
 }
+
+// TestPreLoginID: ID is refused before login as Courier does while it is
+// not advertised, and answered (RFC 2971 §3: valid in all states) once
+// IMAP_ID_FIELDS advertises it, also for a list at RFC 2971's limits.
+func TestPreLoginID(t *testing.T) {
+	long := make([]string, 30)
+	for i := range long {
+		long[i] = `"` + strings.Repeat("f", 30) + `" "` + strings.Repeat("v", 1024) + `"`
+	}
+	tests := []struct {
+		name, fields, cmd string
+		want              []string
+	}{
+		{"off", "", `a ID ("name" "x")`, []string{"a NO Error in IMAP command received by server."}},
+		{"on", "name,version", `a ID ("name" "x")`, []string{`* ID ("name" "Courier-IMAP" "version" "5.0.13")`, "a OK ID completed"}},
+		{"on NIL", "name", `a ID NIL`, []string{`* ID ("name" "Courier-IMAP")`, "a OK ID completed"}},
+		{"on, 30 long pairs", "name", "a ID (" + strings.Join(long, " ") + ")", []string{`* ID ("name" "Courier-IMAP")`, "a OK ID completed"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{}
+			for k, v := range testEnv {
+				env[k] = v
+			}
+			env["IMAP_ID_FIELDS"] = tc.fields
+			c, _, _ := startPre(t, &fakeAuth{}, env)
+			if g := c.line(); strings.Contains(g, " ID ") != (tc.fields != "") {
+				t.Errorf("greeting %q", g)
+			}
+			runSteps(t, c, []step{{tc.name, tc.cmd, tc.want, nil}, {"still open", "b NOOP", []string{"b OK NOOP completed"}, nil}})
+		})
+	}
+}

@@ -23,9 +23,14 @@
 //     messages may batch its renames into one fsync with
 //     Folder.DeferSync/Flush, still before the acknowledgement).
 //   - \Recent belongs to the session whose scan first numbers a message
-//     (Courier's rule): read-only opens (EXAMINE) move new/ to cur/ but
+//     (Courier's rule), or, for messages numbered by APPEND/COPY, to the
+//     first read-write scan that sees them (RFC 3501; recentFile records
+//     the claim boundary): read-only opens (EXAMINE) move new/ to cur/ but
 //     save nothing, and Maildir.Status changes nothing on disk, so neither
 //     takes \Recent away from a later SELECT.
+//   - A rescan that has nothing to write runs without the dot-lock; one
+//     that would move or number files, rewrite the uiddb or claim \Recent
+//     takes the lock and scans again.
 //   - With Options.UseLocks (IMAP_USELOCKS) rescans that rewrite the uiddb
 //     hold Courier's dot-lock <folder>/tmp/courier.lock (§9.15), made by
 //     link(2) so that it is NFS-safe and interoperates with Courier.

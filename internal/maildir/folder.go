@@ -143,10 +143,17 @@ func (m *Maildir) Status(name string) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	known := make(map[string]bool, len(db.Entries))
+	known := make(map[string]uint32, len(db.Entries))
 	for _, e := range db.Entries {
-		known[e.Name] = true
+		known[e.Name] = e.UID
 	}
+	// Numbered messages not yet claimed by a read-write session
+	// (APPEND/COPY, see recentFile) are recent too.
+	recentFrom, ok := readRecent(dir, db.UIDValidity)
+	if !ok || !db.HeaderOK {
+		recentFrom = ^uint32(0)
+	}
+	var unnumbered uint32
 	var st Status
 	seen := make(map[string]bool, len(curNames))
 	count := func(n string) {
@@ -162,7 +169,10 @@ func (m *Maildir) Status(name string) (Status, error) {
 		if !flagsOf(n).Has(FlagSeen) {
 			st.Unseen++
 		}
-		if !known[b] {
+		if u, ok := known[b]; !ok {
+			st.Recent++
+			unnumbered++
+		} else if u >= recentFrom {
 			st.Recent++
 		}
 	}
@@ -175,7 +185,7 @@ func (m *Maildir) Status(name string) (Status, error) {
 		}
 	}
 	st.UIDValidity = db.UIDValidity
-	st.UIDNext = db.NextUID + st.Recent
+	st.UIDNext = db.NextUID + unnumbered
 	if st.UIDNext < db.NextUID { // wrapped: Courier's UID space ends too
 		st.UIDNext = ^uint32(0)
 	}
@@ -278,21 +288,59 @@ func (f *Folder) scan() (Changes, error) {
 	stamp, _ := statStamp(f.dir)
 	first := f.uidv == 0 && len(f.msgs) == 0
 	if first {
-		if res, ok := f.m.loadCache(f.dir, stamp); ok {
+		// Not when APPEND/COPY left \Recent messages to claim.
+		if res, ok := f.m.loadCache(f.dir, stamp); ok && !f.m.recentPending(f.dir, res.uidv, res.next) {
 			f.merge(res, &ch)
 			f.stamp = stamp
 			return ch, nil
 		}
 	}
 	var lk *dotLock
+	var res scanResult
+	var fresh map[string]bool
+	var err error
+	recentFrom := ^uint32(0)
+	locked := false
 	if f.m.opts.UseLocks {
-		l, err := f.m.lockFolder(f.dir)
-		if err != nil {
+		// Most rescans change nothing on disk: they run without the
+		// dot-lock, and only a scan that has something to write (new/
+		// files, unknown or vanished cur/ files, \Recent to claim) takes
+		// it and starts over. With 50 sessions on one folder, taking the
+		// lock for every rescan serialised all of them (imaptest stress:
+		// commands waiting seconds for the lock).
+		res, fresh, err = f.m.scanDirProbe(f.dir, f.ro, f.uidv, true)
+		// A holder of the lock may have renamed a new uiddb into place
+		// and not yet fsynced the directory: seen now and lost in a
+		// crash, its UIDs could be handed out again. Without a lock held
+		// after the read, the version read is durable.
+		if err == nil && lockHeld(f.dir) {
+			err = errNeedLock
+		}
+		if err == nil {
+			if first, ok := readRecent(f.dir, res.uidv); ok && first < res.next {
+				if f.ro {
+					recentFrom = first
+				} else {
+					err = errNeedLock
+				}
+			}
+		}
+		if errors.Is(err, errNeedLock) {
+			l, lerr := f.m.lockFolder(f.dir)
+			if lerr != nil {
+				return ch, lerr
+			}
+			lk, locked = l, true
+		} else if err != nil {
 			return ch, err
 		}
-		lk = l
 	}
-	res, fresh, err := f.m.scanDir(f.dir, f.ro, f.uidv)
+	if locked || !f.m.opts.UseLocks {
+		res, fresh, err = f.m.scanDir(f.dir, f.ro, f.uidv)
+		if err == nil {
+			recentFrom = f.m.claimRecent(f.dir, res.uidv, res.next, f.ro)
+		}
+	}
 	lk.unlock()
 	if err != nil {
 		return ch, err
@@ -308,7 +356,7 @@ func (f *Folder) scan() (Changes, error) {
 		}
 	}
 	for _, e := range res.entries {
-		if fresh[e.base] {
+		if fresh[e.base] || e.uid >= recentFrom {
 			e.recent = true
 		}
 	}
@@ -418,6 +466,20 @@ func sameStrings(a, b []string) bool {
 // names this call numbered (moved from new/ or unknown cur/ files); they
 // are \Recent for the caller. A read-only scan writes nothing.
 func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map[string]bool, error) {
+	return m.scanDirProbe(dir, ro, prevUIDV, false)
+}
+
+// errNeedLock: a probing scan found something to write.
+var errNeedLock = errors.New("maildir: scan needs the folder lock")
+
+// scanDirProbe is scanDir; with probe it changes nothing and fails with
+// errNeedLock as soon as it would move a file or rewrite the uiddb, so
+// that the caller can take the dot-lock and scan again. A probe without
+// the lock is safe: the uiddb is only ever replaced by rename, and a
+// commit caught between its rename into cur/ and its uiddb write shows up
+// as an unknown cur/ file, which makes the probe ask for the lock (and
+// so wait for the commit).
+func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool) (scanResult, map[string]bool, error) {
 	var res scanResult
 	dbPath := filepath.Join(dir, uiddbFile)
 	// The uiddb this handle last wrote (APPEND/COPY commit), if nobody
@@ -511,6 +573,9 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map
 			if n == "" || n[0] == '.' {
 				continue
 			}
+			if probe {
+				return res, nil, errNeedLock
+			}
 			dst := n
 			if !strings.Contains(n, ":") {
 				dst = n + ":2,"
@@ -556,6 +621,9 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].uid < entries[j].uid })
 	res.uidv, res.next, res.entries, res.saved = db.UIDValidity, db.NextUID, entries, exists && db.HeaderOK && !dirty
+	if dirty && !ro && probe {
+		return res, nil, errNeedLock
+	}
 	if dirty && !ro {
 		out := uiddb.DB{UIDValidity: db.UIDValidity, NextUID: db.NextUID, Entries: make([]uiddb.Entry, len(entries))}
 		for i, e := range entries {

@@ -124,6 +124,23 @@ func (s *kwState) consolidate(m *Maildir, kdir string, entries []*msg, newest ma
 	}
 }
 
+// dropFiles removes the keyword update files of a message this session
+// has just expunged. Courier leaves them for 15 minutes (§9.6), but a
+// message that is gone needs none, and under a steady APPEND/EXPUNGE load
+// (imaptest stress: 785 files for 28 messages) every reader re-read all
+// of them whenever the directory changed. An update written by another
+// session after our last load stays until the 15-minute rule removes it.
+func (s *kwState) dropFiles(dir, base string) {
+	if s.readOnly || len(s.files[base]) == 0 {
+		return
+	}
+	kdir := filepath.Join(dir, keywordDir)
+	for _, n := range s.files[base] {
+		os.Remove(filepath.Join(kdir, n))
+	}
+	delete(s.files, base)
+}
+
 // writeKeywords records a message's complete keyword set as
 // courierimapkeywords/.N.<base> (via tmp/ and rename, §9.6).
 func (m *Maildir) writeKeywords(dir, base string, kws []string) error {

@@ -41,6 +41,10 @@ func (m *Maildir) lockFolder(dir string) (*dotLock, error) {
 	f.Close()
 	defer os.Remove(uniq)
 	deadline := time.Now().Add(lockMaxWait)
+	// Holders keep the lock for a scan or a commit (milliseconds), so the
+	// wait starts short and doubles up to lockPoll: a fixed 50 ms poll
+	// made a busy folder's waiters lose whole polls to each other.
+	wait := time.Millisecond
 	for {
 		err := os.Link(uniq, lp)
 		if err == nil {
@@ -57,7 +61,10 @@ func (m *Maildir) lockFolder(dir string) (*dotLock, error) {
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("maildir: lock %s: %w", dir, ErrLocked)
 		}
-		time.Sleep(lockPoll)
+		time.Sleep(wait)
+		if wait *= 2; wait > lockPoll {
+			wait = lockPoll
+		}
 	}
 }
 
@@ -85,4 +92,10 @@ func (l *dotLock) unlock() {
 	if l != nil {
 		os.Remove(l.path)
 	}
+}
+
+// lockHeld reports whether someone holds dir's dot-lock right now.
+func lockHeld(dir string) bool {
+	_, err := os.Lstat(filepath.Join(dir, "tmp", lockName))
+	return err == nil
 }

@@ -329,7 +329,7 @@ func TestAppendExpungeCopyQuota(t *testing.T) {
 		t.Error("uidvalidity mismatch")
 	}
 	x, ok := f.Message(1)
-	if !ok || x.Flags != FlagSeen|FlagFlagged || !reflect.DeepEqual(x.Keywords, []string{"Junk", "$Label1"}) || x.LFSize != 17 || x.Recent {
+	if !ok || x.Flags != FlagSeen|FlagFlagged || !reflect.DeepEqual(x.Keywords, []string{"Junk", "$Label1"}) || x.LFSize != 17 || !x.Recent { // RFC 3501 §2.3.2: the first session to see an APPEND claims \Recent
 		t.Fatalf("msg %+v", x)
 	}
 	if !strings.Contains(x.Name, "_") || !strings.HasSuffix(x.Name, ".test.host,S=17") {

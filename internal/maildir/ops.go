@@ -151,6 +151,7 @@ func (f *Folder) Expunge(uids []uint32) ([]uint32, error) {
 		}
 		bytes += sz
 		count++
+		f.kwState.dropFiles(f.dir, x.base)
 		f.remove(uid)
 		done = append(done, uid)
 	}
@@ -326,11 +327,25 @@ func copyCRLFtoLF(w *bufio.Writer, r io.Reader) (int64, error) {
 	}
 }
 
-// commit gives prepared tmp files their UIDs: under the folder's dot-lock
-// it reads the uiddb, writes keyword files, renames tmp -> cur with the
-// flags, restores mtimes, and rewrites the uiddb with the new entries
+// commit gives prepared tmp files their UIDs: it writes keyword files,
+// then under the folder's dot-lock reads the uiddb, renames tmp -> cur
+// with the flags, restores mtimes, and rewrites the uiddb with the new entries
 // (§9.5). If the uiddb is missing or corrupt, a full scan is done first.
 func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error) {
+	// Keyword files are named by the messages' unique base names, so they
+	// are written (and fsynced) before the lock is taken: the lock is held
+	// only for the uiddb update (imaptest stress: every session waits for
+	// the holder).
+	for _, p := range ps {
+		if m.opts.Keywords && len(p.kws) > 0 {
+			if err := m.writeKeywords(dir, p.base, p.kws); err != nil {
+				for _, p := range ps {
+					os.Remove(p.tmp)
+				}
+				return 0, nil, fmt.Errorf("maildir: keywords: %w", err)
+			}
+		}
+	}
 	var lk *dotLock
 	if m.opts.UseLocks {
 		l, err := m.lockFolder(dir)
@@ -359,14 +374,10 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 			return 0, nil, fmt.Errorf("maildir: %s: uiddb unusable after rescan", dir)
 		}
 	}
+	m.markCommitRecent(dir, db.UIDValidity, db.NextUID)
 	uids := make([]uint32, 0, len(ps))
 	cur := filepath.Join(dir, "cur")
 	for _, p := range ps {
-		if m.opts.Keywords && len(p.kws) > 0 {
-			if err := m.writeKeywords(dir, p.base, p.kws); err != nil {
-				return 0, nil, fmt.Errorf("maildir: keywords: %w", err)
-			}
-		}
 		if !p.mtime.IsZero() {
 			os.Chtimes(p.tmp, p.mtime, p.mtime)
 		}

@@ -234,3 +234,29 @@ func FuzzBodyContains(f *testing.F) {
 		}
 	})
 }
+
+// TestHeaderContainsAddresses: FROM/TO/CC/BCC match the address as the
+// envelope has it (RFC 3501 §6.4.4), so comments and quoting inside an
+// address do not hide it; plain substrings of the raw text still match.
+func TestHeaderContainsAddresses(t *testing.T) {
+	tests := []struct {
+		name, field, value, needle string
+		want                       bool
+	}{
+		{"comments inside addr-spec", "From", "<user-from (comment)@ (comment) domain.org>", "user-from@domain.org", true},
+		{"trailing comment name", "From", "user@domain.org (Real Name)", "real name", true},
+		{"quoted display name", "To", `"Real To" <u@d.org>`, "real to <u@d.org>", true},
+		{"group member", "Cc", "grp: a (x) @ b.org;", "a@b.org", true},
+		{"raw text still matches", "From", "<user-from (comment)@ (comment) domain.org>", "(comment)", true},
+		{"other address", "From", "<user-from (c)@ domain.org>", "user-to@domain.org", false},
+		{"not an address field", "Subject", "<a (c)@ b.org>", "a@b.org", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := mime.Header{Fields: []mime.Field{{Name: tc.field, Value: tc.value}}}
+			if got := HeaderContains(h, tc.field, tc.needle); got != tc.want {
+				t.Errorf("HeaderContains(%s: %s, %q) = %v", tc.field, tc.value, tc.needle, got)
+			}
+		})
+	}
+}

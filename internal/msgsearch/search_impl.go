@@ -37,11 +37,57 @@ func headerContains(hdr mime.Header, field, needle string) bool {
 		if !strings.EqualFold(f.Name, field) {
 			continue
 		}
-		if needle == "" || m.matchString(mime.DecodeWords(mime.Unfold(f.Value))) {
+		v := mime.Unfold(f.Value)
+		if needle == "" || m.matchString(mime.DecodeWords(v)) {
+			return true
+		}
+		if isAddressField(f.Name) && m.matchString(addressText(v)) {
 			return true
 		}
 	}
 	return false
+}
+
+// isAddressField reports whether a field holds an RFC 5322 address list.
+func isAddressField(name string) bool {
+	switch strings.ToLower(name) {
+	case "from", "to", "cc", "bcc", "sender", "reply-to":
+		return true
+	}
+	return false
+}
+
+// addressText renders the parsed addresses of an address field as
+// "Name <mailbox@host>, ..." without comments, quoting or folding, so that
+// FROM "user@domain.org" finds "<user (comment)@ (comment) domain.org>":
+// RFC 3501 §6.4.4 matches against the envelope's address structure, not
+// the raw header text (which is matched too, so nothing that matched
+// before stops matching).
+func addressText(v string) string {
+	var b strings.Builder
+	for _, a := range mime.ParseAddressList(v) {
+		if a.GroupEnd {
+			b.WriteString("; ")
+			continue
+		}
+		if a.GroupStart {
+			b.WriteString(mime.DecodeWords(a.Mailbox))
+			b.WriteString(": ")
+			continue
+		}
+		if a.Name != "" {
+			b.WriteString(mime.DecodeWords(a.Name))
+			b.WriteByte(' ')
+		}
+		b.WriteByte('<')
+		b.WriteString(a.Mailbox)
+		if a.Host != "" {
+			b.WriteByte('@')
+			b.WriteString(a.Host)
+		}
+		b.WriteString(">, ")
+	}
+	return b.String()
 }
 
 func anyHeaderContains(hdr mime.Header, needle string) bool {

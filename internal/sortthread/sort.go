@@ -58,13 +58,16 @@ func sentDate(m *Message) time.Time {
 }
 
 // firstMailbox returns the addr-mailbox of the first address of a raw
-// address field (RFC 5256 §3 CC/FROM/TO), "" when there is none.
+// address field (RFC 5256 §3 CC/FROM/TO), "" when there is none. For a
+// field that starts with a group, the first ENVELOPE address is the group
+// start marker, whose addr-mailbox is the group name (RFC 3501 §7.4.2);
+// Dovecot sorts by it as well (imaptest sort-addresses).
 func firstMailbox(field string) string {
 	if field == "" {
 		return ""
 	}
 	for _, a := range mime.ParseAddressList(field) {
-		if a.GroupStart || a.GroupEnd {
+		if a.GroupEnd {
 			continue
 		}
 		return a.Mailbox
