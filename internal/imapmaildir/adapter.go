@@ -199,6 +199,9 @@ type Mailbox struct {
 	gone map[uint32]time.Time
 	// stale: msgs misses our own changes (SetFlags, Expunge, MoveTo).
 	stale bool
+	// appended: AppendSelf already put its message into msgs; the
+	// next Rescan skips the directory scan (selfappend.go).
+	appended bool
 }
 
 // sizeBufs holds read buffers for CRLFSize (not kept per session: an
@@ -217,6 +220,10 @@ func (b *Mailbox) Close() error        { return b.f.Close() }
 // flag changes and expunges are not reported by the folder as changes,
 // so they mark the list stale.
 func (b *Mailbox) Rescan() error {
+	if b.appended {
+		b.appended = false
+		return nil
+	}
 	if b.scanned {
 		b.scanned = false
 		b.msgs = toMessages(b.f.Messages())
