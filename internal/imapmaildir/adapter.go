@@ -5,14 +5,11 @@
 package imapmaildir
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"gocourier/internal/imapserver"
@@ -204,9 +201,6 @@ type Mailbox struct {
 	appended bool
 }
 
-// sizeBufs holds read buffers for CRLFSize (not kept per session: an
-// idle session should not pin 256 KiB).
-var sizeBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 func (b *Mailbox) UIDValidity() uint32 { return b.f.UIDValidity() }
 func (b *Mailbox) UIDNext() uint32     { return b.f.UIDNext() }
@@ -349,24 +343,11 @@ func (b *Mailbox) CRLFSize(uid uint32) (int64, error) {
 	if n, ok := b.crlf[uid]; ok {
 		return n, nil
 	}
-	fh, _, err := b.f.OpenMessage(uid)
+	// One read of the file with raw system calls; it also caches the
+	// INTERNALDATE (maildir/rawread.go).
+	n, _, err := b.f.SizeAndDate(uid)
 	if err != nil {
 		return 0, err
-	}
-	defer fh.Close()
-	bp := sizeBufs.Get().(*[]byte)
-	defer sizeBufs.Put(bp)
-	buf := *bp
-	var n int64
-	for {
-		k, err := fh.Read(buf)
-		n += int64(k) + int64(bytes.Count(buf[:k], []byte{'\n'}))
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return 0, fmt.Errorf("imapmaildir: size of %d: %w", uid, err)
-		}
 	}
 	if b.crlf == nil {
 		b.crlf = make(map[uint32]int64)
