@@ -201,7 +201,6 @@ type Mailbox struct {
 	appended bool
 }
 
-
 func (b *Mailbox) UIDValidity() uint32 { return b.f.UIDValidity() }
 func (b *Mailbox) UIDNext() uint32     { return b.f.UIDNext() }
 func (b *Mailbox) Close() error        { return b.f.Close() }
