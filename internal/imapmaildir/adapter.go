@@ -7,7 +7,6 @@ package imapmaildir
 import (
 	"errors"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -309,30 +308,14 @@ func nameTime(name string) time.Time {
 
 func (b *Mailbox) Messages() []imapserver.Message { return b.msgs }
 
-// file is an opened message; its size is stat'ed on first use (SORT and
-// header searches read only the header block and never ask).
-type file struct {
-	*os.File
-	size int64 // -1 until stat'ed
-}
-
-func (f *file) Size() int64 {
-	if f.size < 0 {
-		f.size = 0
-		if st, err := f.Stat(); err == nil {
-			f.size = st.Size()
-		}
-	}
-	return f.size
-}
-
-// OpenMessage implements imapserver.Mailbox.
+// OpenMessage implements imapserver.Mailbox (raw reads, one fstat:
+// maildir/rawread.go).
 func (b *Mailbox) OpenMessage(uid uint32) (imapserver.MessageReader, error) {
-	fh, _, err := b.f.OpenMessage(uid)
+	r, err := b.f.OpenRaw(uid)
 	if err != nil {
-		return nil, err
+		return nil, err // not a typed nil in the interface
 	}
-	return &file{fh, -1}, nil
+	return r, nil
 }
 
 // CRLFSize implements imapserver.CRLFSizer: the stored size plus one

@@ -100,3 +100,72 @@ func TestSizeAndDate(t *testing.T) {
 		})
 	}
 }
+
+func TestOpenRaw(t *testing.T) {
+	body := "Subject: raw\n\n" + strings.Repeat("line\n", 10000)
+	m := newMaildir(t, Options{UseLocks: true})
+	deliver(t, m.Root(), "1500000000.M1P1.host", body)
+	deliver(t, m.Root(), "1500000001.M1P1.host", "x\n")
+	f, err := m.OpenFolder("INBOX", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := f.OpenRaw(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Size() != int64(len(body)) {
+		t.Errorf("size %d", r.Size())
+	}
+	cases := []struct {
+		off, n  int64
+		wantN   int
+		wantEOF bool
+	}{
+		{0, 14, 14, false},
+		{14, 5, 5, false},
+		{int64(len(body)) - 3, 10, 3, true},
+		{int64(len(body)), 1, 0, true},
+		{int64(len(body)) + 100, 1, 0, true},
+	}
+	for _, c := range cases {
+		buf := make([]byte, c.n)
+		n, err := r.ReadAt(buf, c.off)
+		if n != c.wantN || (err != nil) != c.wantEOF || string(buf[:n]) != body[min(int(c.off), len(body)):min(int(c.off)+n, len(body))] {
+			t.Errorf("ReadAt(%d, %d) = %d, %v", c.off, c.n, n, err)
+		}
+	}
+	if _, err := r.ReadAt(make([]byte, 1), -1); err == nil {
+		t.Error("negative offset accepted")
+	}
+	r.Close()
+	r.Close()
+	if _, err := r.ReadAt(make([]byte, 1), 0); err == nil {
+		t.Error("read after close")
+	}
+	// renamed by another process, then a FIFO in place of message 2
+	x, _ := f.Message(1)
+	cur := filepath.Join(m.Root(), "cur")
+	if err := os.Rename(filepath.Join(cur, x.Name+":2,"), filepath.Join(cur, x.Name+":2,FS")); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := f.OpenRaw(1); err != nil {
+		t.Errorf("renamed: %v", err)
+	} else {
+		r.Close()
+	}
+	y, _ := f.Message(2)
+	p := filepath.Join(cur, y.Name+":2,")
+	os.Remove(p)
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Skip(err)
+	}
+	if r, err := f.OpenRaw(2); err == nil {
+		r.Close()
+		t.Error("FIFO opened")
+	}
+	if _, err := f.OpenRaw(99); err == nil {
+		t.Error("unknown UID opened")
+	}
+}
