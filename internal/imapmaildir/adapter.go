@@ -5,14 +5,11 @@
 package imapmaildir
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"gocourier/internal/imapserver"
@@ -199,11 +196,10 @@ type Mailbox struct {
 	gone map[uint32]time.Time
 	// stale: msgs misses our own changes (SetFlags, Expunge, MoveTo).
 	stale bool
+	// appended: AppendSelf already put its message into msgs; the
+	// next Rescan skips the directory scan (selfappend.go).
+	appended bool
 }
-
-// sizeBufs holds read buffers for CRLFSize (not kept per session: an
-// idle session should not pin 256 KiB).
-var sizeBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 func (b *Mailbox) UIDValidity() uint32 { return b.f.UIDValidity() }
 func (b *Mailbox) UIDNext() uint32     { return b.f.UIDNext() }
@@ -217,6 +213,10 @@ func (b *Mailbox) Close() error        { return b.f.Close() }
 // flag changes and expunges are not reported by the folder as changes,
 // so they mark the list stale.
 func (b *Mailbox) Rescan() error {
+	if b.appended {
+		b.appended = false
+		return nil
+	}
 	if b.scanned {
 		b.scanned = false
 		b.msgs = toMessages(b.f.Messages())
@@ -316,30 +316,14 @@ func nameTime(name string) time.Time {
 
 func (b *Mailbox) Messages() []imapserver.Message { return b.msgs }
 
-// file is an opened message; its size is stat'ed on first use (SORT and
-// header searches read only the header block and never ask).
-type file struct {
-	*os.File
-	size int64 // -1 until stat'ed
-}
-
-func (f *file) Size() int64 {
-	if f.size < 0 {
-		f.size = 0
-		if st, err := f.Stat(); err == nil {
-			f.size = st.Size()
-		}
-	}
-	return f.size
-}
-
-// OpenMessage implements imapserver.Mailbox.
+// OpenMessage implements imapserver.Mailbox (raw reads, one fstat:
+// maildir/rawread.go).
 func (b *Mailbox) OpenMessage(uid uint32) (imapserver.MessageReader, error) {
-	fh, _, err := b.f.OpenMessage(uid)
+	r, err := b.f.OpenRaw(uid)
 	if err != nil {
-		return nil, err
+		return nil, err // not a typed nil in the interface
 	}
-	return &file{fh, -1}, nil
+	return r, nil
 }
 
 // CRLFSize implements imapserver.CRLFSizer: the stored size plus one
@@ -349,24 +333,11 @@ func (b *Mailbox) CRLFSize(uid uint32) (int64, error) {
 	if n, ok := b.crlf[uid]; ok {
 		return n, nil
 	}
-	fh, _, err := b.f.OpenMessage(uid)
+	// One read of the file with raw system calls; it also caches the
+	// INTERNALDATE (maildir/rawread.go).
+	n, _, err := b.f.SizeAndDate(uid)
 	if err != nil {
 		return 0, err
-	}
-	defer fh.Close()
-	bp := sizeBufs.Get().(*[]byte)
-	defer sizeBufs.Put(bp)
-	buf := *bp
-	var n int64
-	for {
-		k, err := fh.Read(buf)
-		n += int64(k) + int64(bytes.Count(buf[:k], []byte{'\n'}))
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return 0, fmt.Errorf("imapmaildir: size of %d: %w", uid, err)
-		}
 	}
 	if b.crlf == nil {
 		b.crlf = make(map[uint32]int64)

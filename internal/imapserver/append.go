@@ -94,6 +94,14 @@ func (s *Session) flagList(allowBare bool) (flags []string, valid bool, ok bool)
 	}
 }
 
+// SelfAppender is an optional Mailbox interface: APPEND into the selected
+// mailbox through the opened mailbox, which can then show the new message
+// without rescanning the whole folder (the sync after APPEND is otherwise
+// the dominant cost of APPEND into a big selected folder).
+type SelfAppender interface {
+	AppendSelf(flags []string, date time.Time, r io.Reader) (uidValidity, uid uint32, err error)
+}
+
 func (s *Session) cmdAppend(tag string, _ bool) error {
 	d := s.c.Dec
 	raw, ok := s.mailboxArg()
@@ -159,7 +167,13 @@ func (s *Session) cmdAppend(tag string, _ bool) error {
 	if !ok {
 		return d.Err()
 	}
-	uv, uid, err := s.store.Append(name, flags, date, body)
+	var uv, uid uint32
+	var err error
+	if sa, ok := s.mbox.(SelfAppender); ok && name == s.mboxName {
+		uv, uid, err = sa.AppendSelf(flags, date, body)
+	} else {
+		uv, uid, err = s.store.Append(name, flags, date, body)
+	}
 	// Whatever the store did, the literal must be consumed.
 	if _, derr := io.Copy(io.Discard, body); derr != nil {
 		return derr

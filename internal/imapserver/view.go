@@ -135,34 +135,45 @@ func (s *Session) sync(allowExpunge bool) {
 		return
 	}
 	msgs := s.mbox.Messages()
-	byUID := make(map[uint32]int, len(msgs))
-	for i, m := range msgs {
-		byUID[m.UID] = i
-	}
+	match := matchView(s.view, msgs)
 	var out strings.Builder
 	changedCount := false
 	if allowExpunge {
+		// Descending, so each number is valid when sent (RFC 3501
+		// §7.4.1); the view is compacted once afterwards.
 		var vanished []uint32 // RFC 7162 §3.2.10 once QRESYNC is on
+		gone := 0
 		for i := len(s.view) - 1; i >= 0; i-- {
-			if _, ok := byUID[s.view[i].uid]; !ok {
+			if match[i] < 0 {
 				if s.qresync {
 					vanished = append(vanished, s.view[i].uid)
 				} else {
 					out.WriteString("* " + strconv.Itoa(i+1) + " EXPUNGE\r\n")
 				}
-				s.view = append(s.view[:i], s.view[i+1:]...)
-				changedCount = true
+				gone++
 			}
 		}
 		out.WriteString(vanishedLine(false, vanished))
+		if gone > 0 {
+			k := 0
+			for i := range s.view {
+				if match[i] >= 0 {
+					s.view[k], match[k] = s.view[i], match[i]
+					k++
+				}
+			}
+			clear(s.view[k:])
+			s.view, match = s.view[:k], match[:k]
+			changedCount = true
+		}
 	}
 	var flagLines strings.Builder
 	for i := range s.view {
-		j, ok := byUID[s.view[i].uid]
-		if !ok {
+		j := match[i]
+		if j < 0 {
 			continue
 		}
-		m := msgs[j]
+		m := &msgs[j]
 		if m.Recent {
 			s.view[i].recent = true
 		}
@@ -175,8 +186,8 @@ func (s *Session) sync(allowExpunge bool) {
 	if len(s.view) > 0 {
 		last = s.view[len(s.view)-1].uid
 	}
-	for _, m := range msgs {
-		if m.UID > last {
+	for k := range msgs {
+		if m := &msgs[k]; m.UID > last {
 			s.view = append(s.view, viewMsg{uid: m.UID, flags: m.Flags, recent: m.Recent, date: m.InternalDate})
 			changedCount = true
 		}
@@ -203,6 +214,47 @@ func (s *Session) sync(allowExpunge bool) {
 		s.keywords = kw
 		s.writeFlagsLines(kw)
 	}
+}
+
+// matchView maps each view entry to the index of its UID in msgs, or -1
+// when the store no longer lists it. Both are ascending by UID (the
+// Mailbox contract), so one merge walk does it without a map: sync runs
+// after every command, and a map of a 20,000-message folder per command
+// was most of an APPEND's CPU time. A store that breaks the order gets
+// the map lookup.
+func matchView(view []viewMsg, msgs []Message) []int32 {
+	match := make([]int32, len(view))
+	sorted := true
+	for j := 1; j < len(msgs) && sorted; j++ {
+		sorted = msgs[j-1].UID < msgs[j].UID
+	}
+	if !sorted {
+		byUID := make(map[uint32]int32, len(msgs))
+		for j, m := range msgs {
+			byUID[m.UID] = int32(j)
+		}
+		for i, v := range view {
+			j, ok := byUID[v.uid]
+			if !ok {
+				j = -1
+			}
+			match[i] = j
+		}
+		return match
+	}
+	j := 0
+	for i, v := range view {
+		for j < len(msgs) && msgs[j].UID < v.uid {
+			j++
+		}
+		if j < len(msgs) && msgs[j].UID == v.uid {
+			match[i] = int32(j)
+			j++
+		} else {
+			match[i] = -1
+		}
+	}
+	return match
 }
 
 // unionKeywords returns now followed by the keywords of before that now

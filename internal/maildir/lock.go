@@ -20,6 +20,7 @@ const (
 	lockName     = "courier.lock"
 	lockStale    = 120 * time.Second
 	lockPoll     = 50 * time.Millisecond
+	lockPollMin  = time.Millisecond
 	lockMaxWait  = lockStale + 10*time.Second
 	lockFileMode = 0o644
 )
@@ -41,10 +42,7 @@ func (m *Maildir) lockFolder(dir string) (*dotLock, error) {
 	f.Close()
 	defer os.Remove(uniq)
 	deadline := time.Now().Add(lockMaxWait)
-	// Holders keep the lock for a scan or a commit (milliseconds), so the
-	// wait starts short and doubles up to lockPoll: a fixed 50 ms poll
-	// made a busy folder's waiters lose whole polls to each other.
-	wait := time.Millisecond
+	wait := lockPollMin
 	for {
 		err := os.Link(uniq, lp)
 		if err == nil {
@@ -61,10 +59,12 @@ func (m *Maildir) lockFolder(dir string) (*dotLock, error) {
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("maildir: lock %s: %w", dir, ErrLocked)
 		}
+		// Holders keep the lock for a scan or a commit, usually
+		// about a millisecond: start polling fast and back off to
+		// lockPoll, so that sessions contending for one folder do not
+		// each lose 50 ms per command (bench stress).
 		time.Sleep(wait)
-		if wait *= 2; wait > lockPoll {
-			wait = lockPoll
-		}
+		wait = min(2*wait, lockPoll)
 	}
 }
 
