@@ -22,7 +22,10 @@ import (
 //   - the uiddb this handle just wrote names the message (its base name);
 //   - the folder is not read-only (its UIDVALIDITY may be unsaved);
 //   - no keywords (they live in the keyword directory, whose state the
-//     folder tracks separately).
+//     folder tracks separately);
+//   - no mod-sequences are kept for the folder (CONDSTORE): a new message
+//     gets its MODSEQ when a scan reconciles the folder with
+//     gocouriermodseq, so it must come from a scan.
 //
 // f.stamp is left as it was, so the next Rescan still compares the
 // directories with the state before the append and scans in full:
@@ -35,7 +38,7 @@ func (f *Folder) AppendSelf(r io.Reader, flags Flags, kws []string, date time.Ti
 	if err != nil {
 		return 0, 0, false, err
 	}
-	if f.ro || len(kws) > 0 || res.UIDValidity != f.uidv || res.UID != f.next {
+	if f.ro || f.ms != nil || len(kws) > 0 || res.UIDValidity != f.uidv || res.UID != f.next {
 		return res.UIDValidity, res.UID, false, nil
 	}
 	db, ok := f.m.dbCache.get(filepath.Join(f.dir, uiddbFile))

@@ -15,11 +15,13 @@ func TestAppendSelf(t *testing.T) {
 		before    func(t *testing.T, m *Maildir, dir string)
 		kws       []string
 		ro        bool
+		modseq    bool // CONDSTORE enabled on the handle
 		wantKnown bool
 	}{
 		{name: "plain", wantKnown: true},
 		{name: "keywords", kws: []string{"$Label1"}, wantKnown: false},
 		{name: "read-only", ro: true, wantKnown: false},
+		{name: "mod-sequences kept", modseq: true, wantKnown: false},
 		{
 			name: "other process numbered a message first",
 			before: func(t *testing.T, m *Maildir, dir string) {
@@ -52,6 +54,11 @@ func TestAppendSelf(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
+			if tc.modseq {
+				if err := f.EnableModSeq(); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if tc.before != nil {
 				tc.before(t, m, dir)
 			}
@@ -95,6 +102,9 @@ func TestAppendSelf(t *testing.T) {
 			}
 			if len(ch.Vanished) > 0 {
 				t.Errorf("vanished %v", ch.Vanished)
+			}
+			if tc.modseq && f.ModSeq(uid) == 0 {
+				t.Errorf("appended UID %d has no MODSEQ after the rescan", uid)
 			}
 			if tc.ro {
 				return
