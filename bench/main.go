@@ -83,6 +83,7 @@ func main() {
 // the process-level concerns, so the smoke test can call it.
 func run(o options) (*results, error) {
 	defer stopAll()
+	pt := newPhaseTimes()
 	p := fullParams()
 	if o.smoke {
 		p = smokeParams()
@@ -155,6 +156,7 @@ func run(o options) (*results, error) {
 		}
 	}
 	var srvs []*server
+	tSetup := time.Now()
 	for _, name := range []string{"courier", "dovecot", "ours"} {
 		if !want[name] {
 			continue
@@ -182,6 +184,7 @@ func run(o options) (*results, error) {
 		}
 		srvs = append(srvs, s)
 	}
+	pt.since("server setup", tSetup)
 	defer func() {
 		for _, s := range srvs {
 			if s.teardown != nil {
@@ -190,6 +193,7 @@ func run(o options) (*results, error) {
 		}
 	}()
 	res := newResults(p, srvs)
+	res.phases = pt
 	var sel []workload
 	for _, w := range workloads {
 		if len(o.only) == 0 || contains(o.only, w.name) {
@@ -214,6 +218,7 @@ func run(o options) (*results, error) {
 		}
 		if el := time.Since(t); el > time.Second {
 			o.logf("data set %s (%d messages) built in %v", d.name, d.n, el.Round(time.Second))
+			pt.add("data "+d.name, el)
 		}
 		// runs are interleaved (run 1 of every server, then run 2...)
 		// so that a change in the load of the shared machine hits every
@@ -224,7 +229,9 @@ func run(o options) (*results, error) {
 				if s.unavailable != "" || failed[s.name] {
 					continue
 				}
+				t := time.Now()
 				vals, err := runOne(e, p, s, w, master)
+				pt.since(w.name+" "+s.name, t)
 				if err != nil {
 					// keep what was measured before the failure
 					o.logf("%s/%s run %d: %v (partial: %s)", s.name, w.name, i+1, err, fmtVals(vals))
@@ -240,6 +247,8 @@ func run(o options) (*results, error) {
 	}
 	res.machine = machineInfo()
 	res.date = time.Now().UTC().Format("2006-01-02 15:04 UTC")
+	pt.finish()
+	o.logf("%s", pt.text())
 	out := o.out
 	if out == "" && !o.smoke {
 		out = filepath.Join(o.repo, "BENCHMARKS.md")

@@ -20,6 +20,7 @@ type results struct {
 	machine   string
 	date      string
 	savedDate string // date of the merged previous results
+	phases    *phaseTimes
 }
 
 func newResults(p params, srvs []*server) *results {
@@ -197,7 +198,7 @@ func (r *results) write(mdPath, chartDir string) error {
 		"Stress: %d clients on one shared INBOX for %v (random SELECT, FETCH, UID STORE, APPEND, own STORE \\Deleted + EXPUNGE, NOOP, SEARCH).\n\n",
 		r.p.tlsMsgs, r.p.tlsMaxSize>>10, r.p.stressN, r.p.stressDur)
 	fmt.Fprintf(&b, "Bounds: APPEND stops after %v and RETR after %v (the rate is computed on what was done); every command has a %v deadline.\n\n",
-		appendLimit, retrLimit, ioTimeout)
+		r.p.appendLimit, r.p.retrLimit, ioTimeout)
 	b.WriteString(reportNotes)
 	for _, g := range groups() {
 		var ms []metric
@@ -251,6 +252,10 @@ func (r *results) write(mdPath, chartDir string) error {
 			rel = filepath.Join(chartDir, name)
 		}
 		fmt.Fprintf(&b, "\n![%s](%s)\n\n", g, rel)
+	}
+	if t := r.phases.table(); t != "" {
+		b.WriteString("## Run time\n\nWall-clock time of this run of the harness by phase (a workload's time sums its runs on that server: " +
+			"fresh copy of the data, server start, the workload, server stop).\n\n" + t + "\n")
 	}
 	return os.WriteFile(mdPath, []byte(b.String()), 0o644)
 }

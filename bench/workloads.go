@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,18 +34,30 @@ type params struct {
 	stressN     int           // clients of the stress workload
 	stressDur   time.Duration // its length
 	stressMax   int           // cap on commands per client
+	// retrLimit and appendLimit bound the RETR loop and the APPEND loop;
+	// the rate is computed on what was done in that time (Courier's RETR
+	// costs ~40 ms a message, its APPEND ~150 ms into the big folder).
+	retrLimit   time.Duration
+	appendLimit time.Duration
+	// storage workload (issue 3): folder size, APPEND/EXPUNGE batch,
+	// Courier's timed APPEND sample (scaled to the batch).
+	storageMsgs, storageBatch, storageSample int
 }
 
 func fullParams() params {
 	return params{runs: 3, loginDur: 5 * time.Second, loginMax: 20000, sessions: 50, smallMsgs: 100,
 		bigMsgs: 20000, bigMaxSize: 10 << 20, appendMsgs: 1000, popMsgs: 5000, idleSamples: 5, seed: 1,
-		tlsMsgs: 1500, tlsMaxSize: 1 << 20, stressN: 8, stressDur: 20 * time.Second, stressMax: 50000}
+		tlsMsgs: 1500, tlsMaxSize: 1 << 20, stressN: 8, stressDur: 20 * time.Second, stressMax: 50000,
+		retrLimit: 180 * time.Second, appendLimit: 60 * time.Second,
+		storageMsgs: 100000, storageBatch: 1000, storageSample: 20}
 }
 
 func smokeParams() params {
 	return params{runs: 1, loginDur: 300 * time.Millisecond, loginMax: 200, sessions: 3, smallMsgs: 10,
 		bigMsgs: 60, bigMaxSize: 256 << 10, appendMsgs: 10, popMsgs: 20, idleSamples: 1, seed: 1,
-		tlsMsgs: 30, tlsMaxSize: 256 << 10, stressN: 2, stressDur: 3 * time.Second, stressMax: 5000}
+		tlsMsgs: 30, tlsMaxSize: 256 << 10, stressN: 2, stressDur: 3 * time.Second, stressMax: 5000,
+		retrLimit: 10 * time.Second, appendLimit: 10 * time.Second,
+		storageMsgs: 200, storageBatch: 10, storageSample: 5}
 }
 
 // metric describes one reported figure.
@@ -112,11 +125,7 @@ var workloads = []workload{
 
 func smallSet(p params) dataset { return dataset{"small", p.smallMsgs, 256 << 10} }
 
-const (
-	ioTimeout   = 120 * time.Second
-	retrLimit   = 180 * time.Second
-	appendLimit = 60 * time.Second
-)
+const ioTimeout = 120 * time.Second
 
 func (w *wctx) login() (*imapConn, error) {
 	c, err := dialIMAP(w.r.imap, ioTimeout)
@@ -377,7 +386,7 @@ func runMailbox(w *wctx) (map[string]float64, error) {
 	}
 	// bounded in time: Courier rewrites its UID database on every
 	// APPEND, so a 20,000-message folder takes about 0.5 s per message
-	limit := time.Now().Add(appendLimit)
+	limit := time.Now().Add(w.p.appendLimit)
 	done := 0
 	el, err := timed(func() error {
 		for i, m := range msgs {
@@ -421,7 +430,7 @@ func runPOP3(w *wctx) (map[string]float64, error) {
 	}
 	c.bytesIn = 0
 	// bounded: a slow server is measured on the messages it managed
-	limit := time.Now().Add(retrLimit)
+	limit := time.Now().Add(w.p.retrLimit)
 	el, err := timed(func() error {
 		for i := 1; i <= n && time.Now().Before(limit); i++ {
 			if _, _, err := c.cmd(true, "RETR %d", i); err != nil {
@@ -523,8 +532,19 @@ func masterMaildir(e *benchEnv, p params, d dataset) (string, error) {
 	_ = os.RemoveAll(dir)
 	md := filepath.Join(dir, "Maildir")
 	newCount := d.n / 100
-	if _, err := msggen.WriteMaildir(md, d.n, newCount, p.seed, msggen.Options{MaxSize: d.maxSize}); err != nil {
-		return "", err
+	opt := msggen.Options{MaxSize: d.maxSize}
+	linked := false
+	if src, err := prefixSource(filepath.Join(e.work, "data"), p.seed, d.n, d.maxSize); err == nil {
+		if err := linkPrefixSet(src, md, d.n, newCount, p.seed, opt); err == nil {
+			linked = true
+		} else {
+			_ = os.RemoveAll(md)
+		}
+	}
+	if !linked {
+		if err := writeMaildirParallel(md, d.n, newCount, p.seed, opt, runtime.NumCPU()); err != nil {
+			return "", err
+		}
 	}
 	if err := chownTree(dir, e.uid, e.gid); err != nil {
 		return "", err
