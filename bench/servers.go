@@ -59,6 +59,10 @@ type running struct {
 	noPOP3     string // why pop3 is empty
 	procs      []*exec.Cmd
 	stops      []func() // extra stop actions (daemons that fork away)
+	// cpuExtra are long-lived processes the harness did not start that
+	// serve this server's logins (Courier's system authdaemond); their
+	// CPU counts in the CPU-per-login figure
+	cpuExtra []int
 }
 
 // live holds every running server so a signal can stop them.
@@ -116,6 +120,10 @@ func (r *running) rootPids() []int {
 	}
 	return p
 }
+
+// cpuRoots are the processes whose CPU time (with their children's) is
+// the server's: the started ones and cpuExtra.
+func (r *running) cpuRoots() []int { return append(r.rootPids(), r.cpuExtra...) }
 
 // stop terminates every process group and every descendant (children
 // that left the group), reaps the started processes, then runs the extra
@@ -375,6 +383,11 @@ func courierServer(e *benchEnv) *server {
 				return nil, err
 			}
 			r.imaps = fmt.Sprintf("127.0.0.1:%d", e.tlsPort)
+		}
+		if b, err := os.ReadFile("/run/courier/authdaemon/pid"); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				r.cpuExtra = append(r.cpuExtra, pid)
+			}
 		}
 		if err := waitGreeting(r.imap, "* OK", 5*time.Second); err != nil {
 			r.stop()

@@ -69,8 +69,12 @@ type metric struct {
 var metrics = []metric{
 	{"login", "login1", "IMAP connect+LOGIN+LOGOUT, 1 client", "logins/s", true},
 	{"login", "login8", "IMAP connect+LOGIN+LOGOUT, 8 clients", "logins/s", true},
+	{"login", "logincpu", "CPU time per IMAP login, 1 client (all server processes)", "ms", false},
 	{"memory", "privdirty", "Private_Dirty per idle session (LOGIN+SELECT)", "KiB", false},
+	{"memory", "private", "Private_Clean+Private_Dirty per idle session", "KiB", false},
 	{"memory", "pss", "Pss per idle session", "KiB", false},
+	{"memory", "rssanon", "RssAnon per idle session", "KiB", false},
+	{"memory", "threads", "threads per session", "threads", false},
 	{"memory", "procs", "processes per session", "procs", false},
 	{"mailbox", "select1", "first SELECT (no caches)", "ms", false},
 	{"mailbox", "select2", "second SELECT", "ms", false},
@@ -85,9 +89,11 @@ var metrics = []metric{
 	{"pop3", "retr", "POP3 RETR of every message", "MB/s", true},
 	{"pop3login", "poplogins1", "POP3 connect+USER+PASS+QUIT, 1 client", "logins/s", true},
 	{"pop3login", "poplogins8", "POP3 connect+USER+PASS+QUIT, 8 clients, 8 accounts", "logins/s", true},
+	{"pop3login", "poplogincpu", "CPU time per POP3 login, 1 client (all server processes)", "ms", false},
 	{"idle", "idlelat", "IDLE: delivery to untagged EXISTS", "ms", false},
 	{"tls", "tlslogin1", "implicit TLS: connect+handshake+LOGIN+LOGOUT, 1 client", "logins/s", true},
 	{"tls", "tlslogin8", "implicit TLS: connect+handshake+LOGIN+LOGOUT, 8 clients", "logins/s", true},
+	{"tls", "tlslogincpu", "CPU time per implicit-TLS login, 1 client (all server processes)", "ms", false},
 	{"tls", "tlsfetch", "implicit TLS: FETCH 1:* BODY.PEEK[]", "MB/s", true},
 	{"stress", "stressops", "mixed commands, shared mailbox, all clients", "cmds/s", true},
 }
@@ -193,13 +199,40 @@ func loginRates(w *wctx, out map[string]float64, key string, dial func() (*imapC
 		return c.logout()
 	}
 	for _, n := range []int{1, 8} {
-		v, err := loginLoop(n, w.p.loginDur, w.p.loginMax, one)
+		v, cpu, err := w.loginLoopCPU(n, one)
 		if err != nil {
 			return fmt.Errorf("%d clients: %w", n, err)
 		}
 		out[key+strconv.Itoa(n)] = v
+		if n == 1 {
+			out[key+"cpu"] = cpu
+		}
 	}
 	return nil
+}
+
+// loginLoopCPU runs loginLoop and also returns the server's CPU ms per
+// successful operation over the loop (utime+stime of its processes and
+// their reaped children, from /proc, as bench/session did).
+func (w *wctx) loginLoopCPU(clients int, fn func(client int) error) (rate, cpuPer float64, err error) {
+	var ok atomic.Int64
+	count := func(c int) error {
+		err := fn(c)
+		if err == nil {
+			ok.Add(1)
+		}
+		return err
+	}
+	roots := w.r.cpuRoots()
+	cpu0 := treeCPU(roots)
+	rate, err = loginLoop(clients, w.p.loginDur, w.p.loginMax, count)
+	// the last session's processes exit after the client saw the
+	// LOGOUT/QUIT answer: let them be reaped
+	time.Sleep(200 * time.Millisecond)
+	if n := ok.Load(); n > 0 {
+		cpuPer = (treeCPU(roots) - cpu0) / float64(n)
+	}
+	return rate, cpuPer, err
 }
 
 // runPOP3Login measures POP3 logins. A POP3 maildrop admits one session
@@ -233,11 +266,14 @@ func runPOP3Login(w *wctx) (map[string]float64, error) {
 			}
 			return c.quit()
 		}
-		v, err := loginLoop(n, w.p.loginDur, w.p.loginMax, one)
+		v, cpu, err := w.loginLoopCPU(n, one)
 		if err != nil {
 			return out, fmt.Errorf("%d clients: %w", n, err)
 		}
 		out["poplogins"+strconv.Itoa(n)] = v
+		if n == 1 {
+			out["poplogincpu"] = cpu
+		}
 	}
 	return out, nil
 }
@@ -293,7 +329,7 @@ func runMemory(w *wctx) (map[string]float64, error) {
 	for _, p := range listProcs() {
 		info[p.pid] = p
 	}
-	var dirty, pss float64
+	var dirty, priv, pss, anon, threads float64
 	n := 0
 	for _, pid := range pids {
 		pi, ok := info[pid]
@@ -305,7 +341,12 @@ func runMemory(w *wctx) (map[string]float64, error) {
 			continue
 		}
 		dirty += sm["Private_Dirty"]
+		priv += sm["Private_Clean"] + sm["Private_Dirty"]
 		pss += sm["Pss"]
+		if st, err := procStatus(pid); err == nil {
+			anon += st["RssAnon"]
+			threads += st["Threads"]
+		}
 		n++
 	}
 	if n == 0 {
@@ -316,7 +357,8 @@ func runMemory(w *wctx) (map[string]float64, error) {
 		_ = c.logout()
 	}
 	conns = nil
-	return map[string]float64{"privdirty": dirty / s, "pss": pss / s, "procs": float64(n) / s}, nil
+	return map[string]float64{"privdirty": dirty / s, "private": priv / s, "pss": pss / s, "rssanon": anon / s,
+		"threads": threads / s, "procs": float64(n) / s}, nil
 }
 
 // smapsRollup returns the kB fields of /proc/pid/smaps_rollup.
