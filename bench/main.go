@@ -15,7 +15,7 @@
 //     the reason; the others still run.
 //
 // Usage: go run ./bench [-prefix DIR] [-runs N] [-smoke] [-out BENCHMARKS.md]
-// [workload ...]; workloads: login memory mailbox pop3 pop3login idle tls stress.
+// [workload ...]; workloads: login memory mailbox pop3 pop3login idle tls stress storage.
 package main
 
 import (
@@ -210,6 +210,27 @@ func run(o options) (*results, error) {
 		}
 	}
 	for _, w := range sel {
+		if w.all != nil {
+			t := time.Now()
+			per, err := w.all(e, p, srvs, o.logf)
+			pt.since(w.name+" (all servers)", t)
+			if err != nil {
+				o.logf("%s: %v", w.name, err)
+				for _, s := range srvs {
+					if s.unavailable == "" {
+						res.fail(s.name, w.name, err)
+					}
+				}
+				continue
+			}
+			for _, s := range srvs {
+				for i, vals := range per[s.name] {
+					o.logf("%s/%s run %d: %s", s.name, w.name, i+1, fmtVals(vals))
+					res.add(s.name, vals)
+				}
+			}
+			continue
+		}
 		d := w.dataset(p)
 		t := time.Now()
 		master, err := masterMaildir(e, p, d)

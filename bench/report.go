@@ -197,6 +197,10 @@ func (r *results) write(mdPath, chartDir string) error {
 		"Dovecot: ssl_cert/ssl_key), full handshakes (the client keeps no session cache); bulk FETCH on a %d-message set (1 KB..%d KB). "+
 		"Stress: %d clients on one shared INBOX for %v (random SELECT, FETCH, UID STORE, APPEND, own STORE \\Deleted + EXPUNGE, NOOP, SEARCH).\n\n",
 		r.p.tlsMsgs, r.p.tlsMaxSize>>10, r.p.stressN, r.p.stressDur)
+	fmt.Fprintf(&b, "Storage (issue 3, `bench/storage`): per server one folder of %d small messages (300–1100 bytes, all in cur/), "+
+		"Courier's and our imapd run directly in PREAUTH mode on one socket (no login stage), time from command to tagged reply; "+
+		"APPEND of %d messages (Courier: %d timed, the rate is computed on those), then UID STORE \\Deleted + EXPUNGE of those %d.\n\n",
+		r.p.storageMsgs, r.p.storageBatch, r.p.storageSample, r.p.storageBatch)
 	fmt.Fprintf(&b, "Bounds: APPEND stops after %v and RETR after %v (the rate is computed on what was done); every command has a %v deadline.\n\n",
 		r.p.appendLimit, r.p.retrLimit, ioTimeout)
 	b.WriteString(reportNotes)
@@ -241,6 +245,9 @@ func (r *results) write(mdPath, chartDir string) error {
 		}
 		if len(errs) > 0 {
 			b.WriteString("\n" + strings.Join(errs, "\n") + "\n")
+		}
+		if g == "storage" && slices.ContainsFunc(live, func(s *server) bool { return s.name == "dovecot" }) {
+			b.WriteString("\n* " + storageDovecotNote + "\n")
 		}
 		svg := r.svg(g, ms, live)
 		name := g + ".svg"

@@ -50,6 +50,9 @@ type server struct {
 	setup       func(e *benchEnv) error
 	start       func(e *benchEnv, imapPort, popPort int) (*running, error)
 	teardown    func()
+	// imapd is the session-stage binary, run directly in PREAUTH mode by
+	// the storage workload (bench/storage); empty: not measured there
+	imapd string
 }
 
 // running is a started server: its process groups and addresses.
@@ -314,6 +317,7 @@ func courierServer(e *benchEnv) *server {
 		return s
 	}
 	p := parseAssignments(out)
+	s.imapd = p["IMAPD"]
 	if v, err := runCmd(baseEnv, p["IMAPD"], "--version"); err == nil {
 		s.version = strings.TrimSpace(v)
 	}
@@ -526,6 +530,7 @@ func oursServer(e *benchEnv, prefix string) *server {
 		}
 	}
 	s.version = "gocourier"
+	s.imapd = filepath.Join(prefix, "bin/imapd")
 	if v, err := runCmdTimeout(2*time.Second, filepath.Join(prefix, "bin/imapd"), "--version"); err == nil && v != "" {
 		s.version = strings.TrimSpace(strings.SplitN(v, "\n", 2)[0])
 	}

@@ -96,6 +96,11 @@ var metrics = []metric{
 	{"tls", "tlslogincpu", "CPU time per implicit-TLS login, 1 client (all server processes)", "ms", false},
 	{"tls", "tlsfetch", "implicit TLS: FETCH 1:* BODY.PEEK[]", "MB/s", true},
 	{"stress", "stressops", "mixed commands, shared mailbox, all clients", "cmds/s", true},
+	{"storage", "stfirst", "big folder: first SELECT (no UID database, no cache)", "ms", false},
+	{"storage", "streopen", "big folder: SELECT again, nothing changed", "ms", false},
+	{"storage", "streopen10", "big folder: SELECT after 10 deliveries", "ms", false},
+	{"storage", "stappend", "big folder: APPEND (sequential)", "msgs/s", true},
+	{"storage", "stexpunge", "big folder: UID STORE +FLAGS (\\Deleted) + EXPUNGE of the batch", "ms", false},
 }
 
 // workload is one named, separately runnable measurement.
@@ -103,6 +108,10 @@ type workload struct {
 	name    string
 	dataset func(p params) dataset
 	run     func(w *wctx) (map[string]float64, error)
+	// all, when set, replaces dataset and run: the workload measures
+	// every server in one go (storage: bench/storage interleaves its own
+	// runs) and returns each server's samples, one map per run
+	all func(e *benchEnv, p params, srvs []*server, logf func(string, ...any)) (map[string][]map[string]float64, error)
 }
 
 type dataset struct {
@@ -119,14 +128,15 @@ type wctx struct {
 }
 
 var workloads = []workload{
-	{"login", smallSet, runLogin},
-	{"memory", smallSet, runMemory},
-	{"mailbox", func(p params) dataset { return dataset{"big", p.bigMsgs, p.bigMaxSize} }, runMailbox},
-	{"pop3", func(p params) dataset { return dataset{"pop", p.popMsgs, p.bigMaxSize} }, runPOP3},
-	{"pop3login", smallSet, runPOP3Login},
-	{"idle", smallSet, runIdle},
-	{"tls", func(p params) dataset { return dataset{"tls", p.tlsMsgs, p.tlsMaxSize} }, runTLS},
-	{"stress", smallSet, runStress},
+	{"login", smallSet, runLogin, nil},
+	{"memory", smallSet, runMemory, nil},
+	{"mailbox", func(p params) dataset { return dataset{"big", p.bigMsgs, p.bigMaxSize} }, runMailbox, nil},
+	{"pop3", func(p params) dataset { return dataset{"pop", p.popMsgs, p.bigMaxSize} }, runPOP3, nil},
+	{"pop3login", smallSet, runPOP3Login, nil},
+	{"idle", smallSet, runIdle, nil},
+	{"tls", func(p params) dataset { return dataset{"tls", p.tlsMsgs, p.tlsMaxSize} }, runTLS, nil},
+	{"stress", smallSet, runStress, nil},
+	{name: "storage", all: runStorage},
 }
 
 func smallSet(p params) dataset { return dataset{"small", p.smallMsgs, 256 << 10} }
