@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"testing"
+	"time"
 
 	"gocourier/internal/msggen"
 )
@@ -144,5 +147,30 @@ func TestMsgNameFields(t *testing.T) {
 		if okI != tc.okI || (okI && i != tc.idx) || okS != tc.okS || (okS && s != tc.size) {
 			t.Errorf("%s: index %d,%v size %d,%v", tc.name, i, okI, s, okS)
 		}
+	}
+}
+
+func TestPhaseTimes(t *testing.T) {
+	pt := newPhaseTimes()
+	pt.add("login ours", 2*time.Second)
+	pt.add("start+stop ours", time.Second)
+	pt.add("data big", 30*time.Second)
+	pt.add("login ours", 3*time.Second)
+	pt.add("server setup", time.Second)
+	pt.add("copy data (big)", 500*time.Millisecond)
+	pt.total = 50 * time.Second
+	want := []string{"server setup", "data big", "copy data (big)", "start+stop ours", "login ours"}
+	if got := pt.ordered(); !slices.Equal(got, want) {
+		t.Errorf("order %v, want %v", got, want)
+	}
+	tab := pt.table()
+	for _, w := range []string{"| login ours | 5s | 10% |", "| data big | 30s | 60% |", "| **total** | **50s** | 100% |"} {
+		if !strings.Contains(tab, w) {
+			t.Errorf("table lacks %q:\n%s", w, tab)
+		}
+	}
+	var none *phaseTimes
+	if none.table() != "" || none.text() != "" {
+		t.Error("nil phase times render something")
 	}
 }

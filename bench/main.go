@@ -250,9 +250,7 @@ func run(o options) (*results, error) {
 				if s.unavailable != "" || failed[s.name] {
 					continue
 				}
-				t := time.Now()
-				vals, err := runOne(e, p, s, w, master)
-				pt.since(w.name+" "+s.name, t)
+				vals, err := runOne(e, p, s, w, master, d.name, pt)
 				if err != nil {
 					// keep what was measured before the failure
 					o.logf("%s/%s run %d: %v (partial: %s)", s.name, w.name, i+1, err, fmtVals(vals))
@@ -299,10 +297,15 @@ func run(o options) (*results, error) {
 	return res, nil
 }
 
-func runOne(e *benchEnv, p params, s *server, w workload, master string) (map[string]float64, error) {
+// runOne runs workload w once on server s, on a fresh copy of master; pt
+// gets the time of the copy, of the server's start and stop, and of the
+// workload itself.
+func runOne(e *benchEnv, p params, s *server, w workload, master, set string, pt *phaseTimes) (map[string]float64, error) {
+	t := time.Now()
 	if err := prepareMaildir(e, master); err != nil {
 		return nil, err
 	}
+	t = pt.since("copy data ("+set+")", t)
 	ip, err := freePort()
 	if err != nil {
 		return nil, err
@@ -318,11 +321,15 @@ func runOne(e *benchEnv, p params, s *server, w workload, master string) (map[st
 		}
 	}
 	r, err := s.start(e, ip, pp)
+	t = pt.since("start+stop "+s.name, t)
 	if err != nil {
 		return nil, fmt.Errorf("start: %w", err)
 	}
-	defer r.stop()
-	return w.run(&wctx{e: e, p: p, r: r, srv: s})
+	vals, err := w.run(&wctx{e: e, p: p, r: r, srv: s})
+	t = pt.since(w.name+" "+s.name, t)
+	r.stop()
+	pt.since("start+stop "+s.name, t)
+	return vals, err
 }
 
 // ensureUser creates the system account of the benchmark user when it is

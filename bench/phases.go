@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -40,6 +41,22 @@ func (pt *phaseTimes) since(name string, t time.Time) time.Time {
 
 func (pt *phaseTimes) finish() { pt.total = time.Since(pt.start) }
 
+// ordered lists the phases grouped: setup and data generation, copies,
+// server starts and stops, then the workloads in the order they ran.
+func (pt *phaseTimes) ordered() []string {
+	rank := func(n string) int {
+		for i, p := range []string{"server setup", "data ", "copy data", "start+stop"} {
+			if strings.HasPrefix(n, p) {
+				return i
+			}
+		}
+		return 4
+	}
+	out := slices.Clone(pt.names)
+	slices.SortStableFunc(out, func(a, b string) int { return rank(a) - rank(b) })
+	return out
+}
+
 // table renders the phases as Markdown rows with their share of the total.
 func (pt *phaseTimes) table() string {
 	if pt == nil || len(pt.names) == 0 {
@@ -47,7 +64,7 @@ func (pt *phaseTimes) table() string {
 	}
 	var b strings.Builder
 	b.WriteString("| phase | time | share |\n|---|---|---|\n")
-	for _, n := range pt.names {
+	for _, n := range pt.ordered() {
 		d := pt.dur[n]
 		share := 0.0
 		if pt.total > 0 {
@@ -66,7 +83,7 @@ func (pt *phaseTimes) text() string {
 	}
 	var b strings.Builder
 	b.WriteString("phase timings:\n")
-	for _, n := range pt.names {
+	for _, n := range pt.ordered() {
 		fmt.Fprintf(&b, "  %-28s %9s\n", n, fmtDur(pt.dur[n]))
 	}
 	fmt.Fprintf(&b, "  %-28s %9s\n", "total", fmtDur(pt.total))
