@@ -21,6 +21,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"os/signal"
 	"os/user"
@@ -105,6 +106,13 @@ func run(o options) (*results, error) {
 		o.user = "cbench"
 		if o.smoke {
 			o.user = fmt.Sprintf("cbsmoke%d", os.Getpid())
+		} else if o.work != "" && filepath.Clean(o.work) != "/srv/bench" {
+			// Courier's account lives in the system userdb, shared by
+			// every harness run on the machine: runs in other scratch
+			// directories must not repoint each other's account
+			h := fnv.New32a()
+			h.Write([]byte(filepath.Clean(o.work)))
+			o.user = fmt.Sprintf("cb%08x", h.Sum32())
 		}
 	}
 	e := &benchEnv{user: o.user, pass: "bench-pass", repo: o.repo, root: os.Getuid() == 0}
