@@ -329,14 +329,14 @@ func runOne(e *benchEnv, p params, s *server, w workload, master, set string, pt
 		}
 	}
 	r, err := s.start(e, ip, pp)
-	t = pt.since("start+stop "+s.name, t)
+	t = pt.since("start "+s.name, t)
 	if err != nil {
 		return nil, fmt.Errorf("start: %w", err)
 	}
 	vals, err := w.run(&wctx{e: e, p: p, r: r, srv: s})
 	t = pt.since(w.name+" "+s.name, t)
 	r.stop()
-	pt.since("start+stop "+s.name, t)
+	pt.since("stop "+s.name, t)
 	return vals, err
 }
 

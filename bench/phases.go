@@ -45,12 +45,12 @@ func (pt *phaseTimes) finish() { pt.total = time.Since(pt.start) }
 // server starts and stops, then the workloads in the order they ran.
 func (pt *phaseTimes) ordered() []string {
 	rank := func(n string) int {
-		for i, p := range []string{"server setup", "data ", "copy data", "start+stop"} {
+		for i, p := range []string{"server setup", "data ", "copy data", "start ", "stop "} {
 			if strings.HasPrefix(n, p) {
 				return i
 			}
 		}
-		return 4
+		return 5
 	}
 	out := slices.Clone(pt.names)
 	slices.SortStableFunc(out, func(a, b string) int { return rank(a) - rank(b) })
