@@ -175,3 +175,32 @@ func TestPhaseTimes(t *testing.T) {
 		t.Error("nil phase times render something")
 	}
 }
+
+// -report rewrites BENCHMARKS.md from results.json: the run-time table
+// must survive the round trip; a -merge run keeps its own.
+func TestPhasesSavedAndRestored(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.json")
+	r := newResults(smokeParams(), []*server{{name: "ours"}})
+	r.phases = newPhaseTimes()
+	r.phases.add("login ours", 3*time.Second)
+	r.phases.total = 10 * time.Second
+	if err := r.save(path); err != nil {
+		t.Fatal(err)
+	}
+	back := newResults(smokeParams(), nil)
+	if err := back.mergeFrom(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	if back.phases == nil || back.phases.dur["login ours"] != 3*time.Second || back.phases.total != 10*time.Second {
+		t.Fatalf("phases after round trip: %+v", back.phases)
+	}
+	cur := newResults(smokeParams(), nil)
+	cur.phases = newPhaseTimes()
+	cur.phases.add("idle ours", time.Second)
+	if err := cur.mergeFrom(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cur.phases.dur["login ours"]; ok {
+		t.Error("a merging run took the saved run's phases")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 )
 
 // results collects the samples of every server and metric.
@@ -376,6 +377,14 @@ type saved struct {
 	Samples map[string]map[string][]float64 `json:"samples"`
 	Errors  map[string]map[string]string    `json:"errors"`
 	Date    string                          `json:"date"`
+	// Phases is the run-time table of the run that wrote the file, in
+	// seconds, its total under "total"
+	Phases []savedPhase `json:"phases,omitempty"`
+}
+
+type savedPhase struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
 }
 
 type savedServer struct {
@@ -384,6 +393,12 @@ type savedServer struct {
 
 func (r *results) save(path string) error {
 	s := saved{Samples: r.samples, Errors: r.errs, Date: r.date}
+	if r.phases != nil {
+		for _, n := range r.phases.names {
+			s.Phases = append(s.Phases, savedPhase{n, r.phases.dur[n].Seconds()})
+		}
+		s.Phases = append(s.Phases, savedPhase{"total", r.phases.total.Seconds()})
+	}
 	for _, sv := range r.servers {
 		s.Servers = append(s.Servers, savedServer{sv.name, sv.version, sv.unavailable})
 	}
@@ -454,6 +469,18 @@ func (r *results) mergeFrom(path string, ran []string) error {
 		}
 	}
 	r.savedDate = old.Date
+	if r.phases == nil && len(old.Phases) > 0 {
+		// -report: show the saved run's table
+		r.phases = newPhaseTimes()
+		for _, ph := range old.Phases {
+			d := time.Duration(ph.Seconds * float64(time.Second))
+			if ph.Name == "total" {
+				r.phases.total = d
+			} else {
+				r.phases.add(ph.Name, d)
+			}
+		}
+	}
 	slices.SortStableFunc(r.servers, func(a, b *server) int { return order(a.name) - order(b.name) })
 	return nil
 }
