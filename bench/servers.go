@@ -331,6 +331,12 @@ func courierServer(e *benchEnv) *server {
 				return err
 			}
 		}
+		return nil
+	}
+	// ensureAuthd starts the system authdaemond when it is not running;
+	// checked at every start, not once: another harness run on the
+	// machine that started it stops it when it ends
+	ensureAuthd := func() error {
 		if _, err := runCmd(nil, script, "authd-status"); err != nil {
 			if _, err := runCmd(nil, script, "authd-start"); err != nil {
 				return err
@@ -351,6 +357,9 @@ func courierServer(e *benchEnv) *server {
 		}
 	}
 	s.start = func(e *benchEnv, imapPort, popPort int) (*running, error) {
+		if err := ensureAuthd(); err != nil {
+			return nil, fmt.Errorf("authdaemond: %w", err)
+		}
 		r := &running{imap: fmt.Sprintf("127.0.0.1:%d", imapPort), pop3: fmt.Sprintf("127.0.0.1:%d", popPort)}
 		logf := filepath.Join(e.work, "logs", "courier.log")
 		// Debian's settings, but generous connection limits (the
