@@ -15,12 +15,13 @@
 //     the reason; the others still run.
 //
 // Usage: go run ./bench [-prefix DIR] [-runs N] [-smoke] [-out BENCHMARKS.md]
-// [workload ...]; workloads: login memory mailbox pop3 pop3login idle tls stress.
+// [workload ...]; workloads: login memory mailbox pop3 pop3login idle tls stress storage.
 package main
 
 import (
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"os/signal"
 	"os/user"
@@ -83,6 +84,7 @@ func main() {
 // the process-level concerns, so the smoke test can call it.
 func run(o options) (*results, error) {
 	defer stopAll()
+	pt := newPhaseTimes()
 	p := fullParams()
 	if o.smoke {
 		p = smokeParams()
@@ -104,6 +106,13 @@ func run(o options) (*results, error) {
 		o.user = "cbench"
 		if o.smoke {
 			o.user = fmt.Sprintf("cbsmoke%d", os.Getpid())
+		} else if o.work != "" && filepath.Clean(o.work) != "/srv/bench" {
+			// Courier's account lives in the system userdb, shared by
+			// every harness run on the machine: runs in other scratch
+			// directories must not repoint each other's account
+			h := fnv.New32a()
+			h.Write([]byte(filepath.Clean(o.work)))
+			o.user = fmt.Sprintf("cb%08x", h.Sum32())
 		}
 	}
 	e := &benchEnv{user: o.user, pass: "bench-pass", repo: o.repo, root: os.Getuid() == 0}
@@ -155,6 +164,7 @@ func run(o options) (*results, error) {
 		}
 	}
 	var srvs []*server
+	tSetup := time.Now()
 	for _, name := range []string{"courier", "dovecot", "ours"} {
 		if !want[name] {
 			continue
@@ -182,6 +192,7 @@ func run(o options) (*results, error) {
 		}
 		srvs = append(srvs, s)
 	}
+	pt.since("server setup", tSetup)
 	defer func() {
 		for _, s := range srvs {
 			if s.teardown != nil {
@@ -190,6 +201,7 @@ func run(o options) (*results, error) {
 		}
 	}()
 	res := newResults(p, srvs)
+	res.phases = pt
 	var sel []workload
 	for _, w := range workloads {
 		if len(o.only) == 0 || contains(o.only, w.name) {
@@ -206,14 +218,36 @@ func run(o options) (*results, error) {
 		}
 	}
 	for _, w := range sel {
+		if w.all != nil {
+			t := time.Now()
+			per, err := w.all(e, p, srvs, o.logf)
+			pt.since(w.name+" (all servers)", t)
+			if err != nil {
+				o.logf("%s: %v", w.name, err)
+				for _, s := range srvs {
+					if _, measured := storageImpl[s.name]; measured && s.unavailable == "" {
+						res.fail(s.name, w.name, err)
+					}
+				}
+				continue
+			}
+			for _, s := range srvs {
+				for i, vals := range per[s.name] {
+					o.logf("%s/%s run %d: %s", s.name, w.name, i+1, fmtVals(vals))
+					res.add(s.name, vals)
+				}
+			}
+			continue
+		}
 		d := w.dataset(p)
 		t := time.Now()
 		master, err := masterMaildir(e, p, d)
 		if err != nil {
 			return nil, fmt.Errorf("data set %s: %w", d.name, err)
 		}
-		if el := time.Since(t); el > time.Second {
-			o.logf("data set %s (%d messages) built in %v", d.name, d.n, el.Round(time.Second))
+		if el := time.Since(t); el > 50*time.Millisecond { // built now, not reused
+			o.logf("data set %s (%d messages) built in %v", d.name, d.n, el.Round(100*time.Millisecond))
+			pt.add("data "+d.name, el)
 		}
 		// runs are interleaved (run 1 of every server, then run 2...)
 		// so that a change in the load of the shared machine hits every
@@ -224,7 +258,7 @@ func run(o options) (*results, error) {
 				if s.unavailable != "" || failed[s.name] {
 					continue
 				}
-				vals, err := runOne(e, p, s, w, master)
+				vals, err := runOne(e, p, s, w, master, d.name, pt)
 				if err != nil {
 					// keep what was measured before the failure
 					o.logf("%s/%s run %d: %v (partial: %s)", s.name, w.name, i+1, err, fmtVals(vals))
@@ -240,6 +274,8 @@ func run(o options) (*results, error) {
 	}
 	res.machine = machineInfo()
 	res.date = time.Now().UTC().Format("2006-01-02 15:04 UTC")
+	pt.finish()
+	o.logf("%s", pt.text())
 	out := o.out
 	if out == "" && !o.smoke {
 		out = filepath.Join(o.repo, "BENCHMARKS.md")
@@ -269,10 +305,15 @@ func run(o options) (*results, error) {
 	return res, nil
 }
 
-func runOne(e *benchEnv, p params, s *server, w workload, master string) (map[string]float64, error) {
+// runOne runs workload w once on server s, on a fresh copy of master; pt
+// gets the time of the copy, of the server's start and stop, and of the
+// workload itself.
+func runOne(e *benchEnv, p params, s *server, w workload, master, set string, pt *phaseTimes) (map[string]float64, error) {
+	t := time.Now()
 	if err := prepareMaildir(e, master); err != nil {
 		return nil, err
 	}
+	t = pt.since("copy data ("+set+")", t)
 	ip, err := freePort()
 	if err != nil {
 		return nil, err
@@ -288,11 +329,15 @@ func runOne(e *benchEnv, p params, s *server, w workload, master string) (map[st
 		}
 	}
 	r, err := s.start(e, ip, pp)
+	t = pt.since("start "+s.name, t)
 	if err != nil {
 		return nil, fmt.Errorf("start: %w", err)
 	}
-	defer r.stop()
-	return w.run(&wctx{e: e, p: p, r: r, srv: s})
+	vals, err := w.run(&wctx{e: e, p: p, r: r, srv: s})
+	t = pt.since(w.name+" "+s.name, t)
+	r.stop()
+	pt.since("stop "+s.name, t)
+	return vals, err
 }
 
 // ensureUser creates the system account of the benchmark user when it is

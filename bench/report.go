@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 )
 
 // results collects the samples of every server and metric.
@@ -20,6 +21,7 @@ type results struct {
 	machine   string
 	date      string
 	savedDate string // date of the merged previous results
+	phases    *phaseTimes
 }
 
 func newResults(p params, srvs []*server) *results {
@@ -196,8 +198,12 @@ func (r *results) write(mdPath, chartDir string) error {
 		"Dovecot: ssl_cert/ssl_key), full handshakes (the client keeps no session cache); bulk FETCH on a %d-message set (1 KB..%d KB). "+
 		"Stress: %d clients on one shared INBOX for %v (random SELECT, FETCH, UID STORE, APPEND, own STORE \\Deleted + EXPUNGE, NOOP, SEARCH).\n\n",
 		r.p.tlsMsgs, r.p.tlsMaxSize>>10, r.p.stressN, r.p.stressDur)
+	fmt.Fprintf(&b, "Storage (issue 3, `bench/storage`): per server one folder of %d small messages (300–1100 bytes, all in cur/), "+
+		"Courier's and our imapd run directly in PREAUTH mode on one socket (no login stage), time from command to tagged reply; "+
+		"APPEND of %d messages (Courier: %d timed, the rate is computed on those), then UID STORE \\Deleted + EXPUNGE of those %d.\n\n",
+		r.p.storageMsgs, r.p.storageBatch, r.p.storageSample, r.p.storageBatch)
 	fmt.Fprintf(&b, "Bounds: APPEND stops after %v and RETR after %v (the rate is computed on what was done); every command has a %v deadline.\n\n",
-		appendLimit, retrLimit, ioTimeout)
+		r.p.appendLimit, r.p.retrLimit, ioTimeout)
 	b.WriteString(reportNotes)
 	for _, g := range groups() {
 		var ms []metric
@@ -241,6 +247,9 @@ func (r *results) write(mdPath, chartDir string) error {
 		if len(errs) > 0 {
 			b.WriteString("\n" + strings.Join(errs, "\n") + "\n")
 		}
+		if g == "storage" && slices.ContainsFunc(live, func(s *server) bool { return s.name == "dovecot" }) {
+			b.WriteString("\n* " + storageDovecotNote + "\n")
+		}
 		svg := r.svg(g, ms, live)
 		name := g + ".svg"
 		if err := os.WriteFile(filepath.Join(chartDir, name), []byte(svg), 0o644); err != nil {
@@ -251,6 +260,10 @@ func (r *results) write(mdPath, chartDir string) error {
 			rel = filepath.Join(chartDir, name)
 		}
 		fmt.Fprintf(&b, "\n![%s](%s)\n\n", g, rel)
+	}
+	if t := r.phases.table(); t != "" {
+		b.WriteString("## Run time\n\nWall-clock time of this run of the harness by phase (a workload's time sums its runs on that server: " +
+			"fresh copy of the data, server start, the workload, server stop).\n\n" + t + "\n")
 	}
 	return os.WriteFile(mdPath, []byte(b.String()), 0o644)
 }
@@ -364,6 +377,14 @@ type saved struct {
 	Samples map[string]map[string][]float64 `json:"samples"`
 	Errors  map[string]map[string]string    `json:"errors"`
 	Date    string                          `json:"date"`
+	// Phases is the run-time table of the run that wrote the file, in
+	// seconds, its total under "total"
+	Phases []savedPhase `json:"phases,omitempty"`
+}
+
+type savedPhase struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
 }
 
 type savedServer struct {
@@ -372,6 +393,12 @@ type savedServer struct {
 
 func (r *results) save(path string) error {
 	s := saved{Samples: r.samples, Errors: r.errs, Date: r.date}
+	if r.phases != nil {
+		for _, n := range r.phases.names {
+			s.Phases = append(s.Phases, savedPhase{n, r.phases.dur[n].Seconds()})
+		}
+		s.Phases = append(s.Phases, savedPhase{"total", r.phases.total.Seconds()})
+	}
 	for _, sv := range r.servers {
 		s.Servers = append(s.Servers, savedServer{sv.name, sv.version, sv.unavailable})
 	}
@@ -442,6 +469,18 @@ func (r *results) mergeFrom(path string, ran []string) error {
 		}
 	}
 	r.savedDate = old.Date
+	if r.phases == nil && len(old.Phases) > 0 {
+		// -report: show the saved run's table
+		r.phases = newPhaseTimes()
+		for _, ph := range old.Phases {
+			d := time.Duration(ph.Seconds * float64(time.Second))
+			if ph.Name == "total" {
+				r.phases.total = d
+			} else {
+				r.phases.add(ph.Name, d)
+			}
+		}
+	}
 	slices.SortStableFunc(r.servers, func(a, b *server) int { return order(a.name) - order(b.name) })
 	return nil
 }

@@ -50,6 +50,9 @@ type server struct {
 	setup       func(e *benchEnv) error
 	start       func(e *benchEnv, imapPort, popPort int) (*running, error)
 	teardown    func()
+	// imapd is the session-stage binary, run directly in PREAUTH mode by
+	// the storage workload (bench/storage); empty: not measured there
+	imapd string
 }
 
 // running is a started server: its process groups and addresses.
@@ -59,6 +62,10 @@ type running struct {
 	noPOP3     string // why pop3 is empty
 	procs      []*exec.Cmd
 	stops      []func() // extra stop actions (daemons that fork away)
+	// cpuExtra are long-lived processes the harness did not start that
+	// serve this server's logins (Courier's system authdaemond); their
+	// CPU counts in the CPU-per-login figure
+	cpuExtra []int
 }
 
 // live holds every running server so a signal can stop them.
@@ -116,6 +123,10 @@ func (r *running) rootPids() []int {
 	}
 	return p
 }
+
+// cpuRoots are the processes whose CPU time (with their children's) is
+// the server's: the started ones and cpuExtra.
+func (r *running) cpuRoots() []int { return append(r.rootPids(), r.cpuExtra...) }
 
 // stop terminates every process group and every descendant (children
 // that left the group), reaps the started processes, then runs the extra
@@ -306,6 +317,7 @@ func courierServer(e *benchEnv) *server {
 		return s
 	}
 	p := parseAssignments(out)
+	s.imapd = p["IMAPD"]
 	if v, err := runCmd(baseEnv, p["IMAPD"], "--version"); err == nil {
 		s.version = strings.TrimSpace(v)
 	}
@@ -319,6 +331,12 @@ func courierServer(e *benchEnv) *server {
 				return err
 			}
 		}
+		return nil
+	}
+	// ensureAuthd starts the system authdaemond when it is not running;
+	// checked at every start, not once: another harness run on the
+	// machine that started it stops it when it ends
+	ensureAuthd := func() error {
 		if _, err := runCmd(nil, script, "authd-status"); err != nil {
 			if _, err := runCmd(nil, script, "authd-start"); err != nil {
 				return err
@@ -339,6 +357,9 @@ func courierServer(e *benchEnv) *server {
 		}
 	}
 	s.start = func(e *benchEnv, imapPort, popPort int) (*running, error) {
+		if err := ensureAuthd(); err != nil {
+			return nil, fmt.Errorf("authdaemond: %w", err)
+		}
 		r := &running{imap: fmt.Sprintf("127.0.0.1:%d", imapPort), pop3: fmt.Sprintf("127.0.0.1:%d", popPort)}
 		logf := filepath.Join(e.work, "logs", "courier.log")
 		// Debian's settings, but generous connection limits (the
@@ -375,6 +396,11 @@ func courierServer(e *benchEnv) *server {
 				return nil, err
 			}
 			r.imaps = fmt.Sprintf("127.0.0.1:%d", e.tlsPort)
+		}
+		if b, err := os.ReadFile("/run/courier/authdaemon/pid"); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				r.cpuExtra = append(r.cpuExtra, pid)
+			}
 		}
 		if err := waitGreeting(r.imap, "* OK", 5*time.Second); err != nil {
 			r.stop()
@@ -513,6 +539,7 @@ func oursServer(e *benchEnv, prefix string) *server {
 		}
 	}
 	s.version = "gocourier"
+	s.imapd = filepath.Join(prefix, "bin/imapd")
 	if v, err := runCmdTimeout(2*time.Second, filepath.Join(prefix, "bin/imapd"), "--version"); err == nil && v != "" {
 		s.version = strings.TrimSpace(strings.SplitN(v, "\n", 2)[0])
 	}

@@ -1,6 +1,11 @@
 // Command session measures the two session-stage figures of issue 2 for
 // our chain (couriertcpd -> imaplogin -> authdaemond -> imapd) and, when
-// scripts/courier-ref.sh has installed it, real Courier-IMAP 5.0.13:
+// scripts/courier-ref.sh has installed it, real Courier-IMAP 5.0.13.
+// The figures of record are the harness's (go run ./bench login memory:
+// the same CPU ms per login and per-session memory, with Dovecot too);
+// this command stays as the diagnostic tool around them: -keep leaves the
+// servers up for profiling, -overlay/-label measure a before/after pair of
+// our builds, -hash picks the userdb password scheme, -env experiments.
 //
 //   - logins per second: connect, read the greeting, LOGIN, LOGOUT, in a
 //     loop for -dur with 1 and with 8 concurrent clients;

@@ -565,6 +565,7 @@ func main() {
 		os.Exit(1)
 	}
 	rep := Report(cfg, res)
+	writeJSON(cfg, res)
 	fmt.Print(rep)
 	if *out != "" {
 		if err := os.WriteFile(*out, []byte(rep), 0o644); err != nil {
