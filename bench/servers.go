@@ -214,6 +214,21 @@ func listProcs() []procInfo {
 	return out
 }
 
+// killFAM ends the gam_server processes that Courier's imapd started for
+// this run: those running as uid, or whose working directory (the folder
+// of the imapd that started it) is under work.
+func killFAM(uid int, work string) {
+	for _, p := range listProcs() {
+		if p.comm != "gam_server" {
+			continue
+		}
+		cwd, _ := os.Readlink("/proc/" + strconv.Itoa(p.pid) + "/cwd")
+		if p.uid == uid || strings.HasPrefix(cwd, work+"/") {
+			_ = syscall.Kill(p.pid, syscall.SIGKILL)
+		}
+	}
+}
+
 // descendants returns every live descendant of pid (not pid itself).
 func descendants(pid int) []int {
 	ps := listProcs()
@@ -361,6 +376,10 @@ func courierServer(e *benchEnv) *server {
 			return nil, fmt.Errorf("authdaemond: %w", err)
 		}
 		r := &running{imap: fmt.Sprintf("127.0.0.1:%d", imapPort), pop3: fmt.Sprintf("127.0.0.1:%d", popPort)}
+		// With IMAP_ENHANCEDIDLE, Courier's imapd starts gamin's
+		// gam_server as the mail user; it detaches (its parent is no
+		// longer ours) and lingers after the sessions end.
+		r.stops = append(r.stops, func() { killFAM(e.uid, e.work) })
 		logf := filepath.Join(e.work, "logs", "courier.log")
 		// Debian's settings, but generous connection limits (the
 		// defaults, 40 and 20 per IP, would cap the concurrency tests)

@@ -92,8 +92,10 @@ func runStorage(e *benchEnv, p params, srvs []*server, logf func(string, ...any)
 		err = fmt.Errorf("killed after %v", storageTimeout(p))
 		<-done
 	}
-	// Wait reaped it: stop only kills what is left of its group
+	// Wait reaped it: stop only kills what is left of its group, and
+	// the FAM server Courier's imapd (run as root here) forked away
 	r.procs = nil
+	r.stops = append(r.stops, func() { killFAM(-1, e.work) })
 	r.stop()
 	if err != nil {
 		return nil, fmt.Errorf("bench/storage: %w (see %s)", err, filepath.Join(e.work, "logs", "storage.log"))
