@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // The snapshot cache makes a new session's SELECT of an unchanged big
@@ -57,7 +58,13 @@ func (m *Maildir) loadCache(dir string, stamp dirStamp) (scanResult, bool) {
 	res.uidv, res.next, res.saved = uint32(uidv), uint32(next), true
 	// One string for the whole body: names and keywords are substrings
 	// of it, and all messages live in one slice (few allocations).
-	rest := string(data[nl+1:])
+	// The bytes are never written again, so they become that string
+	// without a copy (a 100,000-message cache is ~4.5 MB).
+	body := data[nl+1:]
+	var rest string
+	if len(body) > 0 {
+		rest = unsafe.String(&body[0], len(body))
+	}
 	store := make([]msg, n)
 	res.entries = make([]*msg, 0, n)
 	var prev uint32

@@ -204,6 +204,17 @@ func (f *Folder) Messages() []MessageInfo {
 	return out
 }
 
+// Each calls fn for every message, ascending by UID, without building a
+// MessageInfo per message (a big folder's SELECT lists them all). kws is
+// the folder's own keyword slice: fn must not modify it (the folder
+// replaces, never edits, a message's keyword slice, so keeping it is
+// safe).
+func (f *Folder) Each(fn func(uid uint32, flags Flags, kws []string, recent bool, mtime time.Time)) {
+	for _, x := range f.msgs {
+		fn(x.uid, x.flags, x.kw, x.recent, x.mtime)
+	}
+}
+
 // Len returns the number of messages.
 func (f *Folder) Len() int { return len(f.msgs) }
 
