@@ -2,11 +2,18 @@ package maildir
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
+	"time"
+
+	"gocourier/internal/maildir/pop3list"
+	"gocourier/internal/maildir/uiddb"
 	"unsafe"
 )
 
@@ -30,8 +37,18 @@ func cacheHeader(s dirStamp, kwOn bool, uidv, next uint32, n int) string {
 
 // loadCache returns the cached state if it matches stamp exactly.
 func (m *Maildir) loadCache(dir string, stamp dirStamp) (scanResult, bool) {
+	if !stamp.valid {
+		return scanResult{}, false
+	}
+	return m.readCache(dir, stamp, false)
+}
+
+// readCache reads the cache if its header matches stamp; with anyNew the
+// new/ mtime is not compared (the caller reads new/ itself and has
+// checked that the other stamps are not racy).
+func (m *Maildir) readCache(dir string, stamp dirStamp, anyNew bool) (scanResult, bool) {
 	var res scanResult
-	if !stamp.valid || stamp.dbM < 0 {
+	if stamp.dbM < 0 || stamp.cur < 0 {
 		return res, false
 	}
 	data, err := readFileLimit(filepath.Join(dir, cacheFile), maxMetaFile)
@@ -52,6 +69,14 @@ func (m *Maildir) loadCache(dir string, stamp dirStamp) (scanResult, bool) {
 	if e1 != nil || e2 != nil || e3 != nil || n < 0 || n > len(data) {
 		return res, false
 	}
+	if anyNew {
+		v, err := strconv.ParseInt(h[2], 10, 64)
+		if err != nil {
+			return res, false
+		}
+		stamp.new = v
+	}
+	stamp.valid = true
 	if string(data[:nl+1]) != cacheHeader(stamp, m.opts.Keywords, uint32(uidv), uint32(next), n) {
 		return res, false
 	}
@@ -136,4 +161,116 @@ func (f *Folder) saveCache(pre dirStamp) {
 	// No fsync: the cache is never the only copy of anything, and a file
 	// lost or cut short by a crash fails the header/count checks.
 	f.m.writeFileRename(f.dir, cacheFile, b.Bytes(), 0o600, false)
+}
+
+// scanCachedNew is the scan of a folder whose cache still describes cur/,
+// the keyword directory and the uiddb, and which only got deliveries into
+// new/ since (the usual state of a big INBOX between two sessions). It
+// moves new/ to cur/ and numbers those files exactly as scanDir would
+// (arrival order, after the uiddb's next UID), but takes everything else
+// from the cache instead of listing cur/ and parsing the uiddb: the cache
+// was saved only when the uiddb matched cur/ exactly, so the uiddb is
+// rewritten from it plus the new entries. The identities are checked
+// again under the folder lock, so a concurrent writer sends us back to
+// the full scan. ok is false whenever this path does not apply (nothing
+// written then).
+func (f *Folder) scanCachedNew(stamp dirStamp) (res scanResult, fresh map[string]bool, ok bool, err error) {
+	if f.ro || stamp.new < 0 || stamp.dbM < 0 {
+		return res, nil, false, nil
+	}
+	racyBefore := time.Now().Add(-2 * time.Second).UnixNano()
+	if stamp.cur > racyBefore || stamp.kw > racyBefore {
+		return res, nil, false, nil
+	}
+	res, ok = f.m.readCache(f.dir, stamp, true)
+	if !ok {
+		return res, nil, false, nil
+	}
+	var lk *dotLock
+	if f.m.opts.UseLocks {
+		l, err := f.m.lockFolder(f.dir)
+		if err != nil {
+			return res, nil, false, err
+		}
+		lk = l
+	}
+	defer lk.unlock()
+	// Under the lock: nobody changed cur/, the keywords or the uiddb
+	// since the stamp the cache matched.
+	if now, _ := statStamp(f.dir); now.cur != stamp.cur || now.kw != stamp.kw || now.dbIno != stamp.dbIno || now.dbSize != stamp.dbSize || now.dbM != stamp.dbM {
+		return res, nil, false, nil
+	}
+	newDir := filepath.Join(f.dir, "new")
+	cur := filepath.Join(f.dir, "cur")
+	nn, err := readNames(newDir)
+	if err != nil || len(nn) == 0 {
+		return res, nil, false, nil
+	}
+	sort.Strings(nn)
+	var pending []*msg
+	want := make(map[string]bool, len(nn))
+	for _, n := range nn {
+		if n == "" || n[0] == '.' {
+			continue
+		}
+		dst := n
+		if !strings.Contains(n, ":") {
+			dst = n + ":2,"
+		}
+		if err := os.Rename(filepath.Join(newDir, n), filepath.Join(cur, dst)); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				fmt.Fprintf(os.Stderr, "ERR: rename(%s,%s) failed: %v\n", filepath.Join(newDir, n), filepath.Join(cur, dst), err)
+			}
+			continue
+		}
+		b, _, _ := splitName(dst)
+		if want[b] {
+			continue
+		}
+		want[b] = true
+		pending = append(pending, &msg{base: b, name: dst, flags: flagsOf(dst), crlf: -1})
+	}
+	if len(pending) == 0 {
+		return res, nil, false, nil
+	}
+	syncDir(cur)
+	syncDir(newDir)
+	// A base already in cur/ (delivered twice) is not numbered again,
+	// as in scanDir.
+	for _, e := range res.entries {
+		if want[e.base] {
+			want[e.base] = false
+		}
+	}
+	if len(pending) > 1 {
+		keys := make([]int64, len(pending))
+		for i, p := range pending {
+			keys[i] = pop3list.LeadingNum(p.base)
+		}
+		sort.Sort(byArrival{pending, keys})
+	}
+	fresh = make(map[string]bool, len(pending))
+	for _, p := range pending {
+		if !want[p.base] || res.next == ^uint32(0) {
+			continue
+		}
+		fresh[p.base] = true
+		p.uid = res.next
+		p.recent = true
+		res.next++
+		res.entries = append(res.entries, p)
+	}
+	out := uiddb.DB{HeaderOK: true, UIDValidity: res.uidv, NextUID: res.next, Entries: make([]uiddb.Entry, len(res.entries))}
+	for i, e := range res.entries {
+		out.Entries[i] = uiddb.Entry{UID: e.uid, Name: e.base}
+	}
+	// Extends an existing UIDVALIDITY: fsynced (see scanDir).
+	if err := f.m.writeFileRename(f.dir, uiddbFile, uiddb.Format(out), 0o644, true); err != nil {
+		return res, nil, false, err
+	}
+	if f.m.opts.UseLocks {
+		f.m.dbCache.put(filepath.Join(f.dir, uiddbFile), out)
+	}
+	res.saved = true
+	return res, fresh, true, nil
 }

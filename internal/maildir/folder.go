@@ -284,6 +284,16 @@ func (f *Folder) scan() (Changes, error) {
 			f.stamp = stamp
 			return ch, nil
 		}
+		res, _, ok, err := f.scanCachedNew(stamp)
+		if err != nil {
+			return ch, err
+		}
+		if ok {
+			f.merge(res, &ch)
+			// cur/ changed under us (the moves): the next Rescan scans.
+			f.stamp = dirStamp{}
+			return ch, nil
+		}
 	}
 	var lk *dotLock
 	if f.m.opts.UseLocks {
@@ -558,7 +568,7 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map
 	sort.Slice(entries, func(i, j int) bool { return entries[i].uid < entries[j].uid })
 	res.uidv, res.next, res.entries, res.saved = db.UIDValidity, db.NextUID, entries, exists && db.HeaderOK && !dirty
 	if dirty && !ro {
-		out := uiddb.DB{UIDValidity: db.UIDValidity, NextUID: db.NextUID, Entries: make([]uiddb.Entry, len(entries))}
+		out := uiddb.DB{HeaderOK: true, UIDValidity: db.UIDValidity, NextUID: db.NextUID, Entries: make([]uiddb.Entry, len(entries))}
 		for i, e := range entries {
 			out.Entries[i] = uiddb.Entry{UID: e.uid, Name: e.base}
 		}
@@ -573,6 +583,12 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map
 		// of its whole uiddb.
 		if err := m.writeFileRename(dir, uiddbFile, uiddb.Format(out), 0o644, !newUIDV); err != nil {
 			return res, fresh, err
+		}
+		// The next scan (e.g. the one after our own STORE or EXPUNGE)
+		// need not parse what we just wrote; we hold the lock, so the
+		// file is ours until the identity changes.
+		if m.opts.UseLocks {
+			m.dbCache.put(dbPath, out)
 		}
 		res.saved = true
 	}
