@@ -1,0 +1,169 @@
+package maildir
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// ageDirs sets the mtimes of a folder's directories well before the racy
+// window, as if the last change were minutes ago.
+func ageDirs(t *testing.T, dir string) {
+	t.Helper()
+	old := time.Now().Add(-time.Minute)
+	for _, d := range []string{"cur", "new", keywordDir} {
+		os.Chtimes(filepath.Join(dir, d), old, old)
+	}
+}
+
+// TestScanCachedNew: a folder whose snapshot cache still describes cur/
+// opens from the cache plus new/, and the result (UIDs, \Recent, the
+// uiddb written) is what a full scan of the same data gives.
+func TestScanCachedNew(t *testing.T) {
+	defer func(n int) { cacheMinMessages = n }(cacheMinMessages)
+	cacheMinMessages = 1
+	build := func() (*Maildir, string) {
+		m := newMaildir(t, Options{UseLocks: true, Keywords: true})
+		root := m.Root()
+		for i, n := range []string{"1000000001.M1P1.h,S=2:2,S", "1000000002.M1P1.h,S=2:2,", "1000000003.M1P1.h,S=2:2,FS"} {
+			if err := os.WriteFile(filepath.Join(root, "cur", n), []byte("x\n"), 0o644); err != nil {
+				t.Fatal(i, err)
+			}
+		}
+		ageDirs(t, root)
+		f, err := m.OpenFolder("INBOX", false)
+		if err != nil || f.Len() != 3 {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(root, cacheFile)); err != nil {
+			t.Fatal("no cache saved:", err)
+		}
+		// Deliveries after the cache was saved (out of name order).
+		deliver(t, root, "1000000009.M1P1.h,S=2", "y\n")
+		deliver(t, root, "1000000005.M1P1.h,S=2", "y\n")
+		return m, root
+	}
+	m1, root1 := build()
+	m2, root2 := build()
+
+	// Path under test, called directly so that a silent fallback to the
+	// full scan cannot make the test pass.
+	f1 := &Folder{m: m1, name: "INBOX", dir: root1}
+	stamp, _ := statStamp(root1)
+	res, _, ok, err := f1.scanCachedNew(stamp)
+	if err != nil || !ok {
+		t.Fatalf("cached path not taken: ok=%v err=%v", ok, err)
+	}
+	var ch Changes
+	f1.merge(res, &ch)
+
+	// Reference: a full scan of the twin folder without its cache.
+	os.Remove(filepath.Join(root2, cacheFile))
+	f2, err := m2.OpenFolder("INBOX", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		UID    uint32
+		Name   string
+		Flags  Flags
+		Recent bool
+	}
+	rows := func(f *Folder) []row {
+		var out []row
+		for _, x := range f.Messages() {
+			out = append(out, row{x.UID, x.Name, x.Flags, x.Recent})
+		}
+		return out
+	}
+	if got, want := rows(f1), rows(f2); !reflect.DeepEqual(got, want) {
+		t.Fatalf("cached+new %+v\nfull scan  %+v", got, want)
+	}
+	if f1.UIDNext() != 6 || f1.UIDNext() != f2.UIDNext() {
+		t.Errorf("uidnext %d / %d", f1.UIDNext(), f2.UIDNext())
+	}
+	db1, _ := os.ReadFile(filepath.Join(root1, uiddbFile))
+	db2, _ := os.ReadFile(filepath.Join(root2, uiddbFile))
+	if string(db1) != string(db2) {
+		t.Errorf("uiddb differs:\n%s\n%s", db1, db2)
+	}
+	if nn, _ := os.ReadDir(filepath.Join(root1, "new")); len(nn) != 0 {
+		t.Errorf("new/ not emptied: %v", nn)
+	}
+}
+
+// TestScanCachedNewDeclines: the path must not apply when cur/ changed
+// after the cache was saved (a flag rename by another process) or when
+// cur/ is racy; OpenFolder then scans and still sees everything.
+func TestScanCachedNewDeclines(t *testing.T) {
+	defer func(n int) { cacheMinMessages = n }(cacheMinMessages)
+	cacheMinMessages = 1
+	m := newMaildir(t, Options{UseLocks: true, Keywords: true})
+	root := m.Root()
+	os.WriteFile(filepath.Join(root, "cur", "1000000001.M1P1.h,S=2:2,"), []byte("x\n"), 0o644)
+	ageDirs(t, root)
+	if _, err := m.OpenFolder("INBOX", false); err != nil {
+		t.Fatal(err)
+	}
+	// Another process renames (flags) in cur/ and a delivery arrives.
+	os.Rename(filepath.Join(root, "cur", "1000000001.M1P1.h,S=2:2,"), filepath.Join(root, "cur", "1000000001.M1P1.h,S=2:2,S"))
+	deliver(t, root, "1000000002.M1P1.h,S=2", "y\n")
+	f := &Folder{m: m, name: "INBOX", dir: root}
+	stamp, _ := statStamp(root)
+	if _, _, ok, _ := f.scanCachedNew(stamp); ok {
+		t.Fatal("cached path taken with a racy, changed cur/")
+	}
+	ageDirs(t, root)
+	stamp, _ = statStamp(root)
+	if _, _, ok, _ := f.scanCachedNew(stamp); ok {
+		t.Fatal("cached path taken after cur/ changed")
+	}
+	g, err := m.OpenFolder("INBOX", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := g.Messages()
+	if len(ms) != 2 || ms[0].Flags != FlagSeen || ms[1].UID != 2 || !ms[1].Recent {
+		t.Fatalf("after fallback: %+v", ms)
+	}
+}
+
+// TestExpungeBatch: one Expunge of many UIDs, with a duplicate, a UID
+// whose file another process renamed (flags) and one already unlinked,
+// removes exactly the files that exist and keeps the rest in order.
+func TestExpungeBatch(t *testing.T) {
+	m := newMaildir(t, Options{UseLocks: true, Keywords: true})
+	root := m.Root()
+	for i := 1; i <= 6; i++ {
+		deliver(t, root, "100000000"+string(rune('0'+i))+".M1P1.h,S=2", "x\n")
+	}
+	f, err := m.OpenFolder("INBOX", false)
+	if err != nil || f.Len() != 6 {
+		t.Fatal(err)
+	}
+	ms := f.Messages()
+	cur := filepath.Join(root, "cur")
+	// UID 2 renamed elsewhere, UID 4 unlinked elsewhere.
+	os.Rename(filepath.Join(cur, ms[1].Name+":2,"), filepath.Join(cur, ms[1].Name+":2,S"))
+	os.Remove(filepath.Join(cur, ms[3].Name+":2,"))
+	done, err := f.Expunge([]uint32{2, 4, 5, 2, 99})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(done, []uint32{2, 5}) {
+		t.Errorf("done %v", done)
+	}
+	var left []uint32
+	for _, x := range f.Messages() {
+		left = append(left, x.UID)
+	}
+	if !reflect.DeepEqual(left, []uint32{1, 3, 4, 6}) {
+		t.Errorf("left in memory %v (4 stays until a rescan sees it gone)", left)
+	}
+	names, _ := readNames(cur)
+	if len(names) != 3 {
+		t.Errorf("files left %v", names)
+	}
+}
