@@ -52,7 +52,7 @@ func TestScanCachedNew(t *testing.T) {
 	// full scan cannot make the test pass.
 	f1 := &Folder{m: m1, name: "INBOX", dir: root1}
 	stamp, _ := statStamp(root1)
-	res, _, ok, err := f1.scanCachedNew(stamp)
+	res, ok, err := f1.scanCachedNew(stamp)
 	if err != nil || !ok {
 		t.Fatalf("cached path not taken: ok=%v err=%v", ok, err)
 	}
@@ -112,12 +112,12 @@ func TestScanCachedNewDeclines(t *testing.T) {
 	deliver(t, root, "1000000002.M1P1.h,S=2", "y\n")
 	f := &Folder{m: m, name: "INBOX", dir: root}
 	stamp, _ := statStamp(root)
-	if _, _, ok, _ := f.scanCachedNew(stamp); ok {
+	if _, ok, _ := f.scanCachedNew(stamp); ok {
 		t.Fatal("cached path taken with a racy, changed cur/")
 	}
 	ageDirs(t, root)
 	stamp, _ = statStamp(root)
-	if _, _, ok, _ := f.scanCachedNew(stamp); ok {
+	if _, ok, _ := f.scanCachedNew(stamp); ok {
 		t.Fatal("cached path taken after cur/ changed")
 	}
 	g, err := m.OpenFolder("INBOX", false)

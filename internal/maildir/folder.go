@@ -284,7 +284,7 @@ func (f *Folder) scan() (Changes, error) {
 			f.stamp = stamp
 			return ch, nil
 		}
-		res, _, ok, err := f.scanCachedNew(stamp)
+		res, ok, err := f.scanCachedNew(stamp)
 		if err != nil {
 			return ch, err
 		}
@@ -303,7 +303,7 @@ func (f *Folder) scan() (Changes, error) {
 		}
 		lk = l
 	}
-	res, fresh, err := f.m.scanDir(f.dir, f.ro, f.uidv)
+	res, err := f.m.scanDir(f.dir, f.ro, f.uidv)
 	lk.unlock()
 	if err != nil {
 		return ch, err
@@ -316,11 +316,6 @@ func (f *Folder) scan() (Changes, error) {
 	if kw != nil {
 		for _, e := range res.entries {
 			e.kw = kw[e.base]
-		}
-	}
-	for _, e := range res.entries {
-		if fresh[e.base] {
-			e.recent = true
 		}
 	}
 	f.merge(res, &ch)
@@ -425,10 +420,10 @@ func sameStrings(a, b []string) bool {
 
 // scanDir is Courier's scan algorithm (§9.4) on one folder directory; the
 // caller holds the dot-lock when UseLocks. prevUIDV is the UIDVALIDITY an
-// unsaved read-only view already uses (0 if none). fresh lists the base
-// names this call numbered (moved from new/ or unknown cur/ files); they
-// are \Recent for the caller. A read-only scan writes nothing.
-func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map[string]bool, error) {
+// unsaved read-only view already uses (0 if none). The entries this call
+// numbered (moved from new/ or unknown cur/ files) come back with recent
+// set: they are \Recent for the caller. A read-only scan writes nothing.
+func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, error) {
 	var res scanResult
 	dbPath := filepath.Join(dir, uiddbFile)
 	// The uiddb this handle last wrote (APPEND/COPY commit), if nobody
@@ -440,7 +435,7 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map
 		data, err := readFileLimit(dbPath, maxMetaFile)
 		exists = err == nil
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return res, nil, fmt.Errorf("maildir: read %s: %w", dbPath, err)
+			return res, fmt.Errorf("maildir: read %s: %w", dbPath, err)
 		}
 		db = uiddb.Parse(data)
 		// Remember it for the next rescan (those within 2 s of a change
@@ -468,7 +463,7 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map
 	cur := filepath.Join(dir, "cur")
 	names, err := readNames(cur)
 	if err != nil {
-		return res, nil, err
+		return res, err
 	}
 	// curIdx maps a base name to its index in names; matched marks the
 	// ones the uiddb knows (an index and a flag instead of delete():
@@ -554,12 +549,11 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map
 		}
 		sort.Sort(byArrival{pending, keys})
 	}
-	fresh := make(map[string]bool, len(pending))
 	for _, p := range pending {
 		if db.NextUID == ^uint32(0) {
 			break // UID space exhausted; Courier has the same limit
 		}
-		fresh[p.base] = true
+		p.recent = true
 		p.uid = db.NextUID
 		db.NextUID++
 		entries = append(entries, p)
@@ -582,7 +576,7 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map
 		// other files. This spares a first open of a big folder the fsync
 		// of its whole uiddb.
 		if err := m.writeFileRename(dir, uiddbFile, uiddb.Format(out), 0o644, !newUIDV); err != nil {
-			return res, fresh, err
+			return res, err
 		}
 		// The next scan (e.g. the one after our own STORE or EXPUNGE)
 		// need not parse what we just wrote; we hold the lock, so the
@@ -594,7 +588,7 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map
 	}
 	// INTERNALDATE: mtimes are fetched lazily by OpenMessage/Message
 	// users through stat; here we leave them zero to keep the scan lean.
-	return res, fresh, nil
+	return res, nil
 }
 
 // byArrival sorts new entries as pop3list.Compare does, with the leading

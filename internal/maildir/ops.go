@@ -388,7 +388,7 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 		db = uiddb.Parse(data)
 	}
 	if !db.HeaderOK || db.BadLines > 0 {
-		if _, _, err := m.scanDir(dir, false, 0); err != nil {
+		if _, err := m.scanDir(dir, false, 0); err != nil {
 			return 0, nil, err
 		}
 		data, _ := readFileLimit(dbPath, maxMetaFile)
