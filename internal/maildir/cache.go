@@ -246,10 +246,12 @@ func (f *Folder) scanCachedNew(stamp dirStamp) (res scanResult, ok bool, err err
 	}
 	if len(pending) > 1 {
 		keys := make([]int64, len(pending))
+		order := make([]int32, len(pending))
 		for i, p := range pending {
 			keys[i] = pop3list.LeadingNum(p.base)
+			order[i] = int32(i)
 		}
-		sort.Sort(byArrival{pending, keys})
+		sort.Sort(byArrival{pending, keys, order})
 	}
 	for _, p := range pending {
 		if !want[p.base] || res.next == ^uint32(0) {

@@ -167,3 +167,38 @@ func TestExpungeBatch(t *testing.T) {
 		t.Errorf("files left %v", names)
 	}
 }
+
+// TestFirstOpenDuplicateBases: without a uiddb the scan uses no map; two
+// cur/ files of one message, and a new/ file with a base already in
+// cur/, still give one UID per base, numbered in arrival order.
+func TestFirstOpenDuplicateBases(t *testing.T) {
+	m := newMaildir(t, Options{UseLocks: true, Keywords: true})
+	root := m.Root()
+	cur := filepath.Join(root, "cur")
+	for _, n := range []string{"1000000003.M1P1.h:2,S", "1000000003.M1P1.h:2,", "1000000001.M1P1.h:2,", "1000000002.M1P1.h:2,F"} {
+		if err := os.WriteFile(filepath.Join(cur, n), []byte("x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliver(t, root, "1000000002.M1P1.h", "x\n")
+	deliver(t, root, "1000000004.M1P1.h", "x\n")
+	f, err := m.OpenFolder("INBOX", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, x := range f.Messages() {
+		got = append(got, x.Name)
+		if !x.Recent {
+			t.Errorf("%s not recent", x.Name)
+		}
+	}
+	want := []string{"1000000001.M1P1.h", "1000000002.M1P1.h", "1000000003.M1P1.h", "1000000004.M1P1.h"}
+	if !reflect.DeepEqual(got, want) || f.UIDNext() != 5 {
+		t.Fatalf("got %v next %d", got, f.UIDNext())
+	}
+	// The one kept for base 2 is the cur/ file (listed before new/).
+	if x, _ := f.Message(2); x.Flags != FlagFlagged {
+		t.Errorf("base 2 kept the new/ copy: %+v", x)
+	}
+}

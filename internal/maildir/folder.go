@@ -468,24 +468,41 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, err
 	// curIdx maps a base name to its index in names; matched marks the
 	// ones the uiddb knows (an index and a flag instead of delete():
 	// a first open of a 100,000 message folder does 100,000 of each).
-	curIdx := make(map[string]int32, len(names))
+	//
+	// Without uiddb entries (a first open) there is nothing to match, so
+	// no map at all: every file is pending, and files sharing a base are
+	// found as neighbours once pending is sorted (see dedupeSorted).
+	noDB := len(db.Entries) == 0
+	var curIdx map[string]int32
+	if !noDB {
+		curIdx = make(map[string]int32, len(names))
+	} else {
+		curIdx = map[string]int32{}
+	}
 	bases := make([]string, len(names))
 	matched := make([]bool, len(names))
+	nmsg := 0
 	for i, n := range names {
 		if n == "" || n[0] == '.' {
 			matched[i] = true // not a message
 			continue
 		}
 		b, _, _ := splitName(n)
+		if noDB {
+			bases[i] = b
+			nmsg++
+			continue
+		}
 		if _, dup := curIdx[b]; dup {
 			matched[i] = true // two files, one base: keep the first (readdir order)
 			continue
 		}
 		curIdx[b] = int32(i)
 		bases[i] = b
+		nmsg++
 	}
-	entries := make([]*msg, 0, len(curIdx))
-	store := make([]msg, len(curIdx))
+	entries := make([]*msg, 0, nmsg)
+	store := make([]msg, nmsg)
 	used := 0
 	for _, e := range db.Entries {
 		i, ok := curIdx[e.Name]
@@ -499,7 +516,7 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, err
 		*x = msg{uid: e.UID, base: bases[i], name: names[i], flags: flagsOf(names[i]), crlf: -1}
 		entries = append(entries, x)
 	}
-	var pending []*msg
+	pending := make([]*msg, 0, nmsg-used)
 	for i, n := range names {
 		if matched[i] {
 			continue
@@ -509,6 +526,7 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, err
 		*x = msg{base: bases[i], name: n, flags: flagsOf(n), crlf: -1}
 		pending = append(pending, x)
 	}
+
 	moved := map[string]bool{}
 	newDir := filepath.Join(dir, "new")
 	if nn, err := readNames(newDir); err == nil {
@@ -529,7 +547,7 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, err
 			}
 			b, _, _ := splitName(dst)
 			if _, dup := curIdx[b]; dup {
-				continue
+				continue // (noDB: dedupeSorted drops it)
 			}
 			curIdx[b] = -1
 			moved[b] = true
@@ -544,10 +562,15 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, err
 	// time; a name without one counts as 0), then bytewise.
 	if len(pending) > 1 {
 		keys := make([]int64, len(pending))
+		order := make([]int32, len(pending))
 		for i, p := range pending {
 			keys[i] = pop3list.LeadingNum(p.base)
+			order[i] = int32(i)
 		}
-		sort.Sort(byArrival{pending, keys})
+		sort.Sort(byArrival{pending, keys, order})
+		if noDB {
+			pending = dedupeSorted(pending)
+		}
 	}
 	for _, p := range pending {
 		if db.NextUID == ^uint32(0) {
@@ -593,21 +616,43 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, err
 
 // byArrival sorts new entries as pop3list.Compare does, with the leading
 // numbers computed once (a first open of a big folder sorts them all).
+// Equal base names (two files of one message) are ordered by their
+// position in the listing (cur/ in readdir order, then new/), so the
+// first one listed comes first.
 type byArrival struct {
-	m    []*msg
-	keys []int64
+	m     []*msg
+	keys  []int64
+	order []int32
 }
 
 func (b byArrival) Len() int { return len(b.m) }
 func (b byArrival) Swap(i, j int) {
 	b.m[i], b.m[j] = b.m[j], b.m[i]
 	b.keys[i], b.keys[j] = b.keys[j], b.keys[i]
+	b.order[i], b.order[j] = b.order[j], b.order[i]
 }
 func (b byArrival) Less(i, j int) bool {
 	if b.keys[i] != b.keys[j] {
 		return b.keys[i] < b.keys[j]
 	}
-	return pop3list.Compare(b.m[i].base, b.m[j].base) < 0
+	if c := pop3list.Compare(b.m[i].base, b.m[j].base); c != 0 {
+		return c < 0
+	}
+	return b.order[i] < b.order[j]
+}
+
+// dedupeSorted keeps the first of each run of equal base names in a
+// byArrival-sorted list (the file listed first wins, as with the map
+// scanDir uses when the uiddb has entries).
+func dedupeSorted(p []*msg) []*msg {
+	out := p[:0]
+	for _, x := range p {
+		if n := len(out); n > 0 && out[n-1].base == x.base {
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
 }
 
 func formatUIDDBHeader(uidv, next uint32) []byte { return uiddb.Header(uidv, next) }
