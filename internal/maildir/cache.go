@@ -21,7 +21,8 @@ import (
 // folder cheap: it records the folder's state (UIDs, file names with
 // flags, keywords) together with the stamps of cur/, new/, the keyword
 // directory and the uiddb's identity. When all stamps are equal and none
-// is "racy" (modified within 2 s of being recorded, so a later change in
+// is "racy" (modified within 2 s, or 100 ms on filesystems with fine
+// timestamps, of being recorded (see racyAt), so a later change in
 // the same clock tick cannot hide), the cache is used instead of readdir
 // + uiddb parse + match. Any change by anyone (delivery, Courier's
 // imapd, a flag rename, a keyword update, a uiddb rewrite) changes a
@@ -180,8 +181,8 @@ func (f *Folder) scanCachedNew(stamp dirStamp) (res scanResult, ok bool, err err
 	if f.ro || stamp.new < 0 || stamp.dbM < 0 {
 		return res, false, nil
 	}
-	racyBefore := time.Now().Add(-2 * time.Second).UnixNano()
-	if stamp.cur > racyBefore || stamp.kw > racyBefore {
+	now, fine := time.Now().UnixNano(), fineTimestamps(f.dir)
+	if racyAt(stamp.cur, now, fine) || racyAt(stamp.kw, now, fine) {
 		return res, false, nil
 	}
 	res, ok = f.m.readCache(f.dir, stamp, true)
@@ -275,4 +276,23 @@ func (f *Folder) scanCachedNew(stamp dirStamp) (res scanResult, ok bool, err err
 	}
 	res.saved = true
 	return res, true, nil
+}
+
+// rememberDB seeds the uiddb cache from a snapshot-cache load: the cache
+// is saved only when the uiddb lists exactly its entries, and its stamp
+// matched the uiddb's inode, size and mtime, so the first rescan after
+// our own STORE or EXPUNGE need not parse a 4 MB uiddb. The identity is
+// taken again now (the dbCache also compares ctime) and must still agree
+// with the stamp.
+func (m *Maildir) rememberDB(dir string, stamp dirStamp, res scanResult) {
+	p := filepath.Join(dir, uiddbFile)
+	id, ok := fileIdent(p)
+	if !ok || id[0] != stamp.dbIno || id[1] != stamp.dbSize || id[2] != stamp.dbM {
+		return
+	}
+	db := uiddb.DB{HeaderOK: true, UIDValidity: res.uidv, NextUID: res.next, Entries: make([]uiddb.Entry, len(res.entries))}
+	for i, e := range res.entries {
+		db.Entries[i] = uiddb.Entry{UID: e.uid, Name: e.base}
+	}
+	m.dbCache.putIdent(p, id, db)
 }

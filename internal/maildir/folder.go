@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"gocourier/internal/maildir/pop3list"
 	"gocourier/internal/maildir/uiddb"
 )
@@ -60,17 +62,61 @@ type dirStamp struct {
 	dbIno, dbSize, dbM int64
 }
 
+// Racy windows. A directory mtime within the window before "now" is not
+// trusted: a later change in the same timestamp tick would leave it
+// unchanged. The width depends on the timestamp granularity. Local Linux
+// filesystems with nanosecond timestamps (ext4 with large inodes, XFS,
+// Btrfs, tmpfs) stamp changes from the kernel's coarse clock, which lags
+// the clock we read by at most one tick (1-10 ms), so any change made
+// after our stat gets an mtime above stat time - 1 tick: 100 ms is a wide
+// margin. Everything else (NFS, whose server clock may differ, FAT, ext4
+// with small inodes whose mtimes are whole seconds, unknown types) keeps
+// 2 s; a mtime that is an exact second also keeps 2 s, since it may come
+// from a whole-second filesystem.
+const (
+	racyCoarse = 2 * time.Second
+	racyFine   = 100 * time.Millisecond
+)
+
+// fineTimestamps reports whether dir is on a filesystem type known to
+// keep nanosecond timestamps from the local clock.
+func fineTimestamps(dir string) bool {
+	var sf unix.Statfs_t
+	if unix.Statfs(dir, &sf) != nil {
+		return false
+	}
+	switch uint32(sf.Type) {
+	case 0xEF53, // ext2/3/4 (small inodes give whole seconds: see racyAt)
+		0x58465342, // XFS
+		0x9123683E, // Btrfs
+		0x01021994: // tmpfs
+		return true
+	}
+	return false
+}
+
+// racyAt reports whether mtime t (UnixNano) is too recent to trust at
+// now (UnixNano) on a filesystem with fine timestamps or not.
+func racyAt(t, now int64, fine bool) bool {
+	w := racyCoarse
+	if fine && t%1e9 != 0 {
+		w = racyFine
+	}
+	return t > now-int64(w)
+}
+
 func statStamp(dir string) (dirStamp, bool) {
 	var s dirStamp
 	var st syscall.Stat_t
-	racyBefore := time.Now().Add(-2 * time.Second).UnixNano()
+	now := time.Now().UnixNano()
+	fine := fineTimestamps(dir)
 	racy := false
 	get := func(p string) int64 {
 		if err := syscall.Stat(p, &st); err != nil {
 			return -1
 		}
 		t := st.Mtim.Nano()
-		if t > racyBefore {
+		if racyAt(t, now, fine) {
 			racy = true
 		}
 		return t
@@ -282,6 +328,7 @@ func (f *Folder) scan() (Changes, error) {
 		if res, ok := f.m.loadCache(f.dir, stamp); ok {
 			f.merge(res, &ch)
 			f.stamp = stamp
+			f.m.rememberDB(f.dir, stamp, res)
 			return ch, nil
 		}
 		res, ok, err := f.scanCachedNew(stamp)
