@@ -202,3 +202,57 @@ func TestFirstOpenDuplicateBases(t *testing.T) {
 		t.Errorf("base 2 kept the new/ copy: %+v", x)
 	}
 }
+
+func TestRacyAt(t *testing.T) {
+	now := int64(1_700_000_000_500_000_000) // x.5 s
+	ms := int64(time.Millisecond)
+	cases := []struct {
+		name string
+		t    int64
+		fine bool
+		want bool
+	}{
+		{"fine fs, 50 ms old", now - 50*ms, true, true},
+		{"fine fs, 150 ms old", now - 150*ms, true, false},
+		{"fine fs, whole second 1.5 s old", now - 500*ms - 1000*ms, true, true},
+		{"fine fs, whole second 2.5 s old", now - 500*ms - 2000*ms, true, false},
+		{"coarse fs, 150 ms old", now - 150*ms, false, true},
+		{"coarse fs, 1.9 s old", now - 1900*ms, false, true},
+		{"coarse fs, 2.1 s old", now - 2100*ms, false, false},
+		{"future mtime", now + 10*ms, true, true},
+	}
+	for _, c := range cases {
+		if got := racyAt(c.t, now, c.fine); got != c.want {
+			t.Errorf("%s: got %v", c.name, got)
+		}
+	}
+}
+
+// TestRescanSeesChangeRightAfterScan: a rename in cur/ right after a scan
+// (within the same timestamp tick) must be seen by the next Rescan, with
+// either racy window.
+func TestRescanSeesChangeRightAfterScan(t *testing.T) {
+	m := newMaildir(t, Options{UseLocks: true, Keywords: true})
+	root := m.Root()
+	deliver(t, root, "1000000001.M1P1.h,S=2", "x\n")
+	f, err := m.OpenFolder("INBOX", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ageDirs(t, root)
+	if _, err := f.Rescan(); err != nil { // records an old, trusted stamp
+		t.Fatal(err)
+	}
+	cur := filepath.Join(root, "cur")
+	os.Rename(filepath.Join(cur, "1000000001.M1P1.h,S=2:2,"), filepath.Join(cur, "1000000001.M1P1.h,S=2:2,S"))
+	ch, err := f.Rescan()
+	if err != nil || len(ch.Changed) != 1 {
+		t.Fatalf("first rescan: %+v %v", ch, err)
+	}
+	// The stamp just recorded is racy: a second rename at once is seen.
+	os.Rename(filepath.Join(cur, "1000000001.M1P1.h,S=2:2,S"), filepath.Join(cur, "1000000001.M1P1.h,S=2:2,FS"))
+	ch, err = f.Rescan()
+	if err != nil || len(ch.Changed) != 1 || ch.Changed[0].Flags != FlagSeen|FlagFlagged {
+		t.Fatalf("second rescan: %+v %v", ch, err)
+	}
+}
