@@ -28,6 +28,10 @@ func TestParse(t *testing.T) {
 		{"uid zero", "1 5 9\n0 a\n", true, 5, 9, 0, 1},
 		{"max uid", "1 5 9\n4294967295 a\n", false, 0, 0, 0, 0},
 		{"huge uid", "1 5 9\n99999999999 a\n", true, 5, 9, 0, 1},
+		{"out of order", "1 5 9\n7 a\n3 b\n8 c\n", true, 5, 9, 3, 0},
+		{"out of order dup uid", "1 5 9\n7 a\n3 b\n7 c\n3 d\n", true, 5, 9, 2, 2},
+		{"dropped dup name still raises next", "1 5 3\n2 a\n12 a\n", true, 5, 13, 1, 1},
+		{"dropped dup uid out of order", "1 5 3\n9 a\n4 b\n4 c\n", true, 5, 10, 2, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -49,6 +53,7 @@ func TestRoundTrip(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("1 795687205 8\n2 a\n5 b\n"))
 	f.Add([]byte("1 5 3\n9 a\n9 b\nx\n"))
+	f.Add([]byte("1 5 3\n9 a\n4 b\n4 c\n12 a\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		db := Parse(data)
 		if !db.HeaderOK {
