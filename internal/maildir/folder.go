@@ -496,6 +496,10 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, err
 	}
 	dirty := false
 	newUIDV := !db.HeaderOK
+	// What the file said, to tell a rewrite that only drops lines of
+	// vanished files from one that numbers files (see the fsync rule
+	// below).
+	parsedNext, parsedBad := db.NextUID, db.BadLines
 	if !db.HeaderOK {
 		// Missing or corrupt: a new UIDVALIDITY, everything renumbered
 		// from 1 (Courier's rule; safe because the UIDVALIDITY changes).
@@ -644,8 +648,14 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, err
 		// under one UIDVALIDITY. A rewrite that extends an existing
 		// UIDVALIDITY is fsynced: losing it could hand the same UIDs to
 		// other files. This spares a first open of a big folder the fsync
-		// of its whole uiddb.
-		if err := m.writeFileRename(dir, uiddbFile, uiddb.Format(out), 0o644, !newUIDV); err != nil {
+		// of its whole uiddb. A rewrite that only drops the lines of
+		// vanished files (the scan after an EXPUNGE: same header, no new
+		// UID) is not fsynced either: if a crash loses it, the old file
+		// still holds the same next UID and the stale lines are dropped
+		// again by the next scan; the expunge itself was made durable by
+		// the fsync of cur/ before its tagged OK.
+		numbered := db.NextUID != parsedNext || parsedBad > 0
+		if err := m.writeFileRename(dir, uiddbFile, uiddb.Format(out), 0o644, !newUIDV && numbered); err != nil {
 			return res, err
 		}
 		// The next scan (e.g. the one after our own STORE or EXPUNGE)
