@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -254,5 +255,40 @@ func TestRescanSeesChangeRightAfterScan(t *testing.T) {
 	ch, err = f.Rescan()
 	if err != nil || len(ch.Changed) != 1 || ch.Changed[0].Flags != FlagSeen|FlagFlagged {
 		t.Fatalf("second rescan: %+v %v", ch, err)
+	}
+}
+
+// TestScanRepeatedUIDDBName: a uiddb that lists one name twice (hand
+// edited, or written by another tool) gives the file the first UID, the
+// rewritten uiddb lists it once, and NextUID stays above both.
+func TestScanRepeatedUIDDBName(t *testing.T) {
+	m := newMaildir(t, Options{UseLocks: true, Keywords: true})
+	root := m.Root()
+	cur := filepath.Join(root, "cur")
+	os.WriteFile(filepath.Join(cur, "1000000001.M1P1.h:2,S"), []byte("x\n"), 0o644)
+	os.WriteFile(filepath.Join(cur, "1000000002.M1P1.h:2,"), []byte("x\n"), 0o644)
+	db := "1 795000000 3\n1 1000000001.M1P1.h\n7 1000000001.M1P1.h\n2 1000000002.M1P1.h\n"
+	if err := os.WriteFile(filepath.Join(root, uiddbFile), []byte(db), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := m.OpenFolder("INBOX", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := f.Messages()
+	if len(ms) != 2 || ms[0].UID != 1 || ms[1].UID != 2 || ms[0].Recent || f.UIDNext() != 8 {
+		t.Fatalf("messages %+v next %d", ms, f.UIDNext())
+	}
+	got, _ := os.ReadFile(filepath.Join(root, uiddbFile))
+	if want := "1 795000000 8\n1 1000000001.M1P1.h\n2 1000000002.M1P1.h\n"; string(got) != want {
+		t.Errorf("uiddb %q want %q", got, want)
+	}
+	// An APPEND after that must not write the repeated line back.
+	if _, err := m.Append("INBOX", strings.NewReader("y\n"), 0, nil, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = os.ReadFile(filepath.Join(root, uiddbFile))
+	if strings.Count(string(got), "1000000001.M1P1.h") != 1 {
+		t.Errorf("repeat written back: %q", got)
 	}
 }

@@ -484,7 +484,8 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, err
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return res, fmt.Errorf("maildir: read %s: %w", dbPath, err)
 		}
-		db = uiddb.Parse(data)
+		// Repeated names are dropped by the matching below (matched[]).
+		db = uiddb.ParseNamesUnchecked(data)
 		// Remember it for the next rescan (those within 2 s of a change
 		// cannot trust the directory stamps and scan again), but only
 		// if the file did not change while it was read.
@@ -559,6 +560,11 @@ func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, err
 		i, ok := curIdx[e.Name]
 		if !ok || matched[i] {
 			dirty = true // dropped (or a duplicate uiddb line)
+			if ok && i >= 0 && bases[i] == e.Name {
+				// A repeated name: the remembered copy (if any) must
+				// not reach commit(), which would write it back.
+				m.dbCache.forget()
+			}
 			continue
 		}
 		matched[i] = true

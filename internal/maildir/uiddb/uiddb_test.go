@@ -66,6 +66,9 @@ func FuzzParse(f *testing.F) {
 			}
 			seen[e.UID] = true
 		}
+		if l := ParseNamesUnchecked(data); l.HeaderOK != db.HeaderOK || l.NextUID != db.NextUID || len(l.Entries) < len(db.Entries) {
+			t.Fatalf("unchecked parse disagrees: %+v vs %+v", l, db)
+		}
 		db2 := Parse(Format(db))
 		if !db2.HeaderOK || db2.NextUID != db.NextUID || len(db2.Entries) > len(db.Entries) {
 			t.Fatalf("reparse lost state: %+v vs %+v", db2, db)
@@ -74,4 +77,15 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("NUL invented")
 		}
 	})
+}
+
+func TestParseNamesUnchecked(t *testing.T) {
+	in := "1 5 3\n2 a\n12 a\n4 b\n"
+	strict, loose := Parse([]byte(in)), ParseNamesUnchecked([]byte(in))
+	if len(strict.Entries) != 2 || strict.BadLines != 1 {
+		t.Errorf("strict %+v", strict)
+	}
+	if len(loose.Entries) != 3 || loose.BadLines != 0 || loose.NextUID != strict.NextUID || loose.NextUID != 13 {
+		t.Errorf("loose %+v", loose)
+	}
 }
