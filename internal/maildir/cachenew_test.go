@@ -1,6 +1,7 @@
 package maildir
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -290,5 +291,39 @@ func TestScanRepeatedUIDDBName(t *testing.T) {
 	got, _ = os.ReadFile(filepath.Join(root, uiddbFile))
 	if strings.Count(string(got), "1000000001.M1P1.h") != 1 {
 		t.Errorf("repeat written back: %q", got)
+	}
+}
+
+// TestSetFlagsVanished: SetFlags tries the known name first; a message
+// whose file another process unlinked answers ErrNoSuchMessage whether
+// or not a rename was needed, and gets no keyword entry.
+func TestSetFlagsVanished(t *testing.T) {
+	m := newMaildir(t, Options{UseLocks: true, Keywords: true})
+	root := m.Root()
+	deliver(t, root, "1000000001.M1P1.h,S=2", "x\n")
+	deliver(t, root, "1000000002.M1P1.h,S=2", "x\n")
+	f, err := m.OpenFolder("INBOX", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := filepath.Join(root, "cur")
+	os.Remove(filepath.Join(cur, "1000000001.M1P1.h,S=2:2,"))
+	os.Remove(filepath.Join(cur, "1000000002.M1P1.h,S=2:2,"))
+	cases := []struct {
+		name  string
+		uid   uint32
+		flags Flags
+		kws   []string
+	}{
+		{"rename needed", 1, FlagSeen, nil},
+		{"keyword only", 2, 0, []string{"Junk"}},
+	}
+	for _, c := range cases {
+		if err := f.SetFlags(c.uid, c.flags, c.kws); !errors.Is(err, ErrNoSuchMessage) {
+			t.Errorf("%s: err %v", c.name, err)
+		}
+	}
+	if kw, _ := os.ReadDir(filepath.Join(root, keywordDir)); len(kw) > 0 {
+		t.Errorf("keyword files written for a vanished message: %v", kw)
 	}
 }

@@ -51,6 +51,12 @@ func (f *Folder) SetFlags(uid uint32, flags Flags, kws []string) error {
 		}
 		nf := (x.flags &^ IMAPFlags) | (flags & IMAPFlags)
 		nn := withFlags(x.base, nf)
+		if try == 0 && nn == x.name {
+			// No rename to prove the file still exists: look it up as
+			// before (a vanished message must answer ErrNoSuchMessage
+			// and get no keyword entry).
+			continue
+		}
 		if nn != x.name {
 			if err := os.Rename(p, filepath.Join(f.dir, "cur", nn)); err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
