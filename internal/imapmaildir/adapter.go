@@ -146,15 +146,74 @@ func SplitFlags(flags []string) (maildir.Flags, []string) {
 // JoinFlags converts maildir letters and keywords to IMAP flags.
 func JoinFlags(f maildir.Flags, kws []string) []string {
 	out := make([]string, 0, 5+len(kws))
-	for _, p := range []struct {
-		bit  maildir.Flags
-		name string
-	}{{maildir.FlagDraft, `\Draft`}, {maildir.FlagFlagged, `\Flagged`}, {maildir.FlagAnswered, `\Answered`}, {maildir.FlagSeen, `\Seen`}, {maildir.FlagDeleted, `\Deleted`}} {
+	for _, p := range systemFlags {
 		if f.Has(p.bit) {
 			out = append(out, p.name)
 		}
 	}
 	return append(out, kws...)
+}
+
+// systemFlags in Courier's FETCH order (reference §4.5).
+var systemFlags = [5]struct {
+	bit  maildir.Flags
+	name string
+}{{maildir.FlagDraft, `\Draft`}, {maildir.FlagFlagged, `\Flagged`}, {maildir.FlagAnswered, `\Answered`}, {maildir.FlagSeen, `\Seen`}, {maildir.FlagDeleted, `\Deleted`}}
+
+// flagTable interns the IMAP flag lists handed to the server: one shared,
+// read-only slice per distinct combination of system flags and keywords,
+// instead of one allocation per message per rescan (a 100,000-message
+// folder has a handful of combinations). The slices have no spare
+// capacity, so an append by a user copies; the server never edits a flag
+// list in place (it builds new ones for STORE and \Seen updates).
+type flagTable struct {
+	sys [32][]string        // no keywords, by the 5 system flag bits
+	kw  map[string][]string // with keywords, by sysKey+keywords
+	buf []byte
+}
+
+// maxInterned bounds flagTable.kw; past it lists are built per message.
+const maxInterned = 4096
+
+func sysIndex(f maildir.Flags) int {
+	i := 0
+	for k, p := range systemFlags {
+		if f.Has(p.bit) {
+			i |= 1 << k
+		}
+	}
+	return i
+}
+
+// get returns the shared list for f and kws.
+func (t *flagTable) get(f maildir.Flags, kws []string) []string {
+	si := sysIndex(f)
+	if len(kws) == 0 {
+		if l := t.sys[si]; l != nil {
+			return l
+		}
+		l := JoinFlags(f, nil)
+		l = l[:len(l):len(l)]
+		t.sys[si] = l
+		return l
+	}
+	t.buf = append(t.buf[:0], byte(si))
+	for _, k := range kws {
+		t.buf = append(t.buf, 0)
+		t.buf = append(t.buf, k...)
+	}
+	if l, ok := t.kw[string(t.buf)]; ok {
+		return l
+	}
+	l := JoinFlags(f, kws)
+	l = l[:len(l):len(l)]
+	if t.kw == nil {
+		t.kw = map[string][]string{}
+	}
+	if len(t.kw) < maxInterned {
+		t.kw[string(t.buf)] = l
+	}
+	return l
 }
 
 // Append implements imapserver.Store.
@@ -199,6 +258,8 @@ type Mailbox struct {
 	// appended: AppendSelf already put its message into msgs; the
 	// next Rescan skips the directory scan (selfappend.go).
 	appended bool
+	// flags interns the Flags lists of msgs.
+	flags flagTable
 }
 
 func (b *Mailbox) UIDValidity() uint32 { return b.f.UIDValidity() }
@@ -219,7 +280,7 @@ func (b *Mailbox) Rescan() error {
 	}
 	if b.scanned {
 		b.scanned = false
-		b.msgs = toMessages(b.f.Messages())
+		b.msgs = b.all()
 		return nil
 	}
 	ch, err := b.f.Rescan()
@@ -238,19 +299,29 @@ func (b *Mailbox) Rescan() error {
 		// A fresh slice: the server may still hold the old one.
 		msgs := make([]imapserver.Message, len(b.msgs), len(b.msgs)+len(ch.New))
 		copy(msgs, b.msgs)
-		b.msgs = append(msgs, toMessages(ch.New)...)
+		b.msgs = append(msgs, b.toMessages(ch.New)...)
 		return nil
 	}
 	b.stale = false
-	b.msgs = toMessages(b.f.Messages())
+	b.msgs = b.all()
 	return nil
 }
 
-func toMessages(infos []maildir.MessageInfo) []imapserver.Message {
+func (b *Mailbox) toMessages(infos []maildir.MessageInfo) []imapserver.Message {
 	msgs := make([]imapserver.Message, len(infos))
 	for i, m := range infos {
-		msgs[i] = imapserver.Message{UID: m.UID, Flags: JoinFlags(m.Flags, m.Keywords), Recent: m.Recent, InternalDate: m.InternalDate}
+		msgs[i] = imapserver.Message{UID: m.UID, Flags: b.flags.get(m.Flags, m.Keywords), Recent: m.Recent, InternalDate: m.InternalDate}
 	}
+	return msgs
+}
+
+// all lists the folder's messages straight from its state (no
+// MessageInfo copies), with interned flag lists.
+func (b *Mailbox) all() []imapserver.Message {
+	msgs := make([]imapserver.Message, 0, b.f.Len())
+	b.f.Each(func(uid uint32, fl maildir.Flags, kws []string, recent bool, mtime time.Time) {
+		msgs = append(msgs, imapserver.Message{UID: uid, Flags: b.flags.get(fl, kws), Recent: recent, InternalDate: mtime})
+	})
 	return msgs
 }
 

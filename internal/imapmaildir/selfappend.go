@@ -26,7 +26,7 @@ func (b *Mailbox) AppendSelf(flags []string, date time.Time, r io.Reader) (uint3
 	if b.stale {
 		// Our own flag changes or expunges are pending: take the
 		// folder's whole state (no directory scan either way).
-		b.msgs, b.stale, b.appended = toMessages(b.f.Messages()), false, true
+		b.msgs, b.stale, b.appended = b.all(), false, true
 		return uidv, uid, nil
 	}
 	if m, ok := b.f.Message(uid); ok && len(b.msgs)+1 == b.f.Len() {
@@ -34,7 +34,7 @@ func (b *Mailbox) AppendSelf(flags []string, date time.Time, r io.Reader) (uint3
 		// keeps its length and never sees the new element, and only
 		// this adapter appends to msgs. Amortized growth keeps a
 		// series of APPENDs from copying the whole list each time.
-		b.msgs = append(b.msgs, toMessages([]maildir.MessageInfo{m})...)
+		b.msgs = append(b.msgs, b.toMessages([]maildir.MessageInfo{m})...)
 		b.appended = true
 	}
 	return uidv, uid, nil

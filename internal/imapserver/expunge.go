@@ -25,17 +25,21 @@ func (s *Session) cmdExpunge(tag string, uid bool) error {
 		return nil
 	}
 	var uids []uint32
-	var r imapwire.SeqSet
 	if uid {
 		var max uint32
 		if len(s.view) > 0 {
 			max = s.view[len(s.view)-1].uid
 		}
-		r = set.Resolve(max)
-	}
-	for _, m := range s.view {
-		if hasFlag(m.flags, `\Deleted`) && (!uid || r.Contains(m.uid)) {
-			uids = append(uids, m.uid)
+		for _, i := range s.uidIndexes(set.Resolve(max)) {
+			if m := &s.view[i]; hasFlag(m.flags, `\Deleted`) {
+				uids = append(uids, m.uid)
+			}
+		}
+	} else {
+		for _, m := range s.view {
+			if hasFlag(m.flags, `\Deleted`) {
+				uids = append(uids, m.uid)
+			}
 		}
 	}
 	if len(uids) > 0 {

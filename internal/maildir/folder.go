@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"gocourier/internal/maildir/pop3list"
 	"gocourier/internal/maildir/uiddb"
 )
@@ -62,17 +64,61 @@ type dirStamp struct {
 	dbIno, dbSize, dbM int64
 }
 
+// Racy windows. A directory mtime within the window before "now" is not
+// trusted: a later change in the same timestamp tick would leave it
+// unchanged. The width depends on the timestamp granularity. Local Linux
+// filesystems with nanosecond timestamps (ext4 with large inodes, XFS,
+// Btrfs, tmpfs) stamp changes from the kernel's coarse clock, which lags
+// the clock we read by at most one tick (1-10 ms), so any change made
+// after our stat gets an mtime above stat time - 1 tick: 100 ms is a wide
+// margin. Everything else (NFS, whose server clock may differ, FAT, ext4
+// with small inodes whose mtimes are whole seconds, unknown types) keeps
+// 2 s; a mtime that is an exact second also keeps 2 s, since it may come
+// from a whole-second filesystem.
+const (
+	racyCoarse = 2 * time.Second
+	racyFine   = 100 * time.Millisecond
+)
+
+// fineTimestamps reports whether dir is on a filesystem type known to
+// keep nanosecond timestamps from the local clock.
+func fineTimestamps(dir string) bool {
+	var sf unix.Statfs_t
+	if unix.Statfs(dir, &sf) != nil {
+		return false
+	}
+	switch uint32(sf.Type) {
+	case 0xEF53, // ext2/3/4 (small inodes give whole seconds: see racyAt)
+		0x58465342, // XFS
+		0x9123683E, // Btrfs
+		0x01021994: // tmpfs
+		return true
+	}
+	return false
+}
+
+// racyAt reports whether mtime t (UnixNano) is too recent to trust at
+// now (UnixNano) on a filesystem with fine timestamps or not.
+func racyAt(t, now int64, fine bool) bool {
+	w := racyCoarse
+	if fine && t%1e9 != 0 {
+		w = racyFine
+	}
+	return t > now-int64(w)
+}
+
 func statStamp(dir string) (dirStamp, bool) {
 	var s dirStamp
 	var st syscall.Stat_t
-	racyBefore := time.Now().Add(-2 * time.Second).UnixNano()
+	now := time.Now().UnixNano()
+	fine := fineTimestamps(dir)
 	racy := false
 	get := func(p string) int64 {
 		if err := syscall.Stat(p, &st); err != nil {
 			return -1
 		}
 		t := st.Mtim.Nano()
-		if t > racyBefore {
+		if racyAt(t, now, fine) {
 			racy = true
 		}
 		return t
@@ -216,6 +262,17 @@ func (f *Folder) Messages() []MessageInfo {
 	return out
 }
 
+// Each calls fn for every message, ascending by UID, without building a
+// MessageInfo per message (a big folder's SELECT lists them all). kws is
+// the folder's own keyword slice: fn must not modify it (the folder
+// replaces, never edits, a message's keyword slice, so keeping it is
+// safe).
+func (f *Folder) Each(fn func(uid uint32, flags Flags, kws []string, recent bool, mtime time.Time)) {
+	for _, x := range f.msgs {
+		fn(x.uid, x.flags, x.kw, x.recent, x.mtime)
+	}
+}
+
 // Len returns the number of messages.
 func (f *Folder) Len() int { return len(f.msgs) }
 
@@ -292,12 +349,22 @@ func (f *Folder) scan() (Changes, error) {
 		if res, ok := f.m.loadCache(f.dir, stamp); ok && !f.m.recentPending(f.dir, res.uidv, res.next) {
 			f.merge(res, &ch)
 			f.stamp = stamp
+			f.m.rememberDB(f.dir, stamp, res)
+			return ch, nil
+		}
+		res, ok, err := f.scanCachedNew(stamp)
+		if err != nil {
+			return ch, err
+		}
+		if ok {
+			f.merge(res, &ch)
+			// cur/ changed under us (the moves): the next Rescan scans.
+			f.stamp = dirStamp{}
 			return ch, nil
 		}
 	}
 	var lk *dotLock
 	var res scanResult
-	var fresh map[string]bool
 	var err error
 	recentFrom := ^uint32(0)
 	locked := false
@@ -308,7 +375,7 @@ func (f *Folder) scan() (Changes, error) {
 		// it and starts over. With 50 sessions on one folder, taking the
 		// lock for every rescan serialised all of them (imaptest stress:
 		// commands waiting seconds for the lock).
-		res, fresh, err = f.m.scanDirProbe(f.dir, f.ro, f.uidv, true)
+		res, err = f.m.scanDirProbe(f.dir, f.ro, f.uidv, true)
 		// A holder of the lock may have renamed a new uiddb into place
 		// and not yet fsynced the directory: seen now and lost in a
 		// crash, its UIDs could be handed out again. Without a lock held
@@ -336,7 +403,7 @@ func (f *Folder) scan() (Changes, error) {
 		}
 	}
 	if locked || !f.m.opts.UseLocks {
-		res, fresh, err = f.m.scanDir(f.dir, f.ro, f.uidv)
+		res, err = f.m.scanDir(f.dir, f.ro, f.uidv)
 		if err == nil {
 			recentFrom = f.m.claimRecent(f.dir, res.uidv, res.next, f.ro)
 		}
@@ -356,7 +423,7 @@ func (f *Folder) scan() (Changes, error) {
 		}
 	}
 	for _, e := range res.entries {
-		if fresh[e.base] || e.uid >= recentFrom {
+		if e.uid >= recentFrom {
 			e.recent = true
 		}
 	}
@@ -462,10 +529,10 @@ func sameStrings(a, b []string) bool {
 
 // scanDir is Courier's scan algorithm (§9.4) on one folder directory; the
 // caller holds the dot-lock when UseLocks. prevUIDV is the UIDVALIDITY an
-// unsaved read-only view already uses (0 if none). fresh lists the base
-// names this call numbered (moved from new/ or unknown cur/ files); they
-// are \Recent for the caller. A read-only scan writes nothing.
-func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, map[string]bool, error) {
+// unsaved read-only view already uses (0 if none). The entries this call
+// numbered (moved from new/ or unknown cur/ files) come back with recent
+// set: they are \Recent for the caller. A read-only scan writes nothing.
+func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, error) {
 	return m.scanDirProbe(dir, ro, prevUIDV, false)
 }
 
@@ -479,7 +546,7 @@ var errNeedLock = errors.New("maildir: scan needs the folder lock")
 // commit caught between its rename into cur/ and its uiddb write shows up
 // as an unknown cur/ file, which makes the probe ask for the lock (and
 // so wait for the commit).
-func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool) (scanResult, map[string]bool, error) {
+func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool) (scanResult, error) {
 	var res scanResult
 	dbPath := filepath.Join(dir, uiddbFile)
 	// The uiddb this handle last wrote (APPEND/COPY commit), if nobody
@@ -491,9 +558,10 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 		data, err := readFileLimit(dbPath, maxMetaFile)
 		exists = err == nil
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return res, nil, fmt.Errorf("maildir: read %s: %w", dbPath, err)
+			return res, fmt.Errorf("maildir: read %s: %w", dbPath, err)
 		}
-		db = uiddb.Parse(data)
+		// Repeated names are dropped by the matching below (matched[]).
+		db = uiddb.ParseNamesUnchecked(data)
 		// Remember it for the next rescan (those within 2 s of a change
 		// cannot trust the directory stamps and scan again), but only
 		// if the file did not change while it was read.
@@ -505,6 +573,10 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 	}
 	dirty := false
 	newUIDV := !db.HeaderOK
+	// What the file said, to tell a rewrite that only drops lines of
+	// vanished files from one that numbers files (see the fsync rule
+	// below).
+	parsedNext, parsedBad := db.NextUID, db.BadLines
 	if !db.HeaderOK {
 		// Missing or corrupt: a new UIDVALIDITY, everything renumbered
 		// from 1 (Courier's rule; safe because the UIDVALIDITY changes).
@@ -519,34 +591,56 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 	cur := filepath.Join(dir, "cur")
 	names, err := readNames(cur)
 	if err != nil {
-		return res, nil, err
+		return res, err
 	}
 	// curIdx maps a base name to its index in names; matched marks the
 	// ones the uiddb knows (an index and a flag instead of delete():
 	// a first open of a 100,000 message folder does 100,000 of each).
-	curIdx := make(map[string]int32, len(names))
+	//
+	// Without uiddb entries (a first open) there is nothing to match, so
+	// no map at all: every file is pending, and files sharing a base are
+	// found as neighbours once pending is sorted (see dedupeSorted).
+	noDB := len(db.Entries) == 0
+	var curIdx map[string]int32
+	if !noDB {
+		curIdx = make(map[string]int32, len(names))
+	} else {
+		curIdx = map[string]int32{}
+	}
 	bases := make([]string, len(names))
 	matched := make([]bool, len(names))
+	nmsg := 0
 	for i, n := range names {
 		if n == "" || n[0] == '.' {
 			matched[i] = true // not a message
 			continue
 		}
 		b, _, _ := splitName(n)
+		if noDB {
+			bases[i] = b
+			nmsg++
+			continue
+		}
 		if _, dup := curIdx[b]; dup {
 			matched[i] = true // two files, one base: keep the first (readdir order)
 			continue
 		}
 		curIdx[b] = int32(i)
 		bases[i] = b
+		nmsg++
 	}
-	entries := make([]*msg, 0, len(curIdx))
-	store := make([]msg, len(curIdx))
+	entries := make([]*msg, 0, nmsg)
+	store := make([]msg, nmsg)
 	used := 0
 	for _, e := range db.Entries {
 		i, ok := curIdx[e.Name]
 		if !ok || matched[i] {
 			dirty = true // dropped (or a duplicate uiddb line)
+			if ok && i >= 0 && bases[i] == e.Name {
+				// A repeated name: the remembered copy (if any) must
+				// not reach commit(), which would write it back.
+				m.dbCache.forget()
+			}
 			continue
 		}
 		matched[i] = true
@@ -555,7 +649,7 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 		*x = msg{uid: e.UID, base: bases[i], name: names[i], flags: flagsOf(names[i]), crlf: -1}
 		entries = append(entries, x)
 	}
-	var pending []*msg
+	pending := make([]*msg, 0, nmsg-used)
 	for i, n := range names {
 		if matched[i] {
 			continue
@@ -565,6 +659,7 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 		*x = msg{base: bases[i], name: n, flags: flagsOf(n), crlf: -1}
 		pending = append(pending, x)
 	}
+
 	moved := map[string]bool{}
 	newDir := filepath.Join(dir, "new")
 	if nn, err := readNames(newDir); err == nil {
@@ -574,7 +669,7 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 				continue
 			}
 			if probe {
-				return res, nil, errNeedLock
+				return res, errNeedLock
 			}
 			dst := n
 			if !strings.Contains(n, ":") {
@@ -588,7 +683,7 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 			}
 			b, _, _ := splitName(dst)
 			if _, dup := curIdx[b]; dup {
-				continue
+				continue // (noDB: dedupeSorted drops it)
 			}
 			curIdx[b] = -1
 			moved[b] = true
@@ -603,17 +698,21 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 	// time; a name without one counts as 0), then bytewise.
 	if len(pending) > 1 {
 		keys := make([]int64, len(pending))
+		order := make([]int32, len(pending))
 		for i, p := range pending {
 			keys[i] = pop3list.LeadingNum(p.base)
+			order[i] = int32(i)
 		}
-		sort.Sort(byArrival{pending, keys})
+		sort.Sort(byArrival{pending, keys, order})
+		if noDB {
+			pending = dedupeSorted(pending)
+		}
 	}
-	fresh := make(map[string]bool, len(pending))
 	for _, p := range pending {
 		if db.NextUID == ^uint32(0) {
 			break // UID space exhausted; Courier has the same limit
 		}
-		fresh[p.base] = true
+		p.recent = true
 		p.uid = db.NextUID
 		db.NextUID++
 		entries = append(entries, p)
@@ -622,10 +721,10 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 	sort.Slice(entries, func(i, j int) bool { return entries[i].uid < entries[j].uid })
 	res.uidv, res.next, res.entries, res.saved = db.UIDValidity, db.NextUID, entries, exists && db.HeaderOK && !dirty
 	if dirty && !ro && probe {
-		return res, nil, errNeedLock
+		return res, errNeedLock
 	}
 	if dirty && !ro {
-		out := uiddb.DB{UIDValidity: db.UIDValidity, NextUID: db.NextUID, Entries: make([]uiddb.Entry, len(entries))}
+		out := uiddb.DB{HeaderOK: true, UIDValidity: db.UIDValidity, NextUID: db.NextUID, Entries: make([]uiddb.Entry, len(entries))}
 		for i, e := range entries {
 			out.Entries[i] = uiddb.Entry{UID: e.uid, Name: e.base}
 		}
@@ -637,34 +736,68 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 		// under one UIDVALIDITY. A rewrite that extends an existing
 		// UIDVALIDITY is fsynced: losing it could hand the same UIDs to
 		// other files. This spares a first open of a big folder the fsync
-		// of its whole uiddb.
-		if err := m.writeFileRename(dir, uiddbFile, uiddb.Format(out), 0o644, !newUIDV); err != nil {
-			return res, fresh, err
+		// of its whole uiddb. A rewrite that only drops the lines of
+		// vanished files (the scan after an EXPUNGE: same header, no new
+		// UID) is not fsynced either: if a crash loses it, the old file
+		// still holds the same next UID and the stale lines are dropped
+		// again by the next scan; the expunge itself was made durable by
+		// the fsync of cur/ before its tagged OK.
+		numbered := db.NextUID != parsedNext || parsedBad > 0
+		if err := m.writeFileRename(dir, uiddbFile, uiddb.Format(out), 0o644, !newUIDV && numbered); err != nil {
+			return res, err
+		}
+		// The next scan (e.g. the one after our own STORE or EXPUNGE)
+		// need not parse what we just wrote; we hold the lock, so the
+		// file is ours until the identity changes.
+		if m.opts.UseLocks {
+			m.dbCache.put(dbPath, out)
 		}
 		res.saved = true
 	}
 	// INTERNALDATE: mtimes are fetched lazily by OpenMessage/Message
 	// users through stat; here we leave them zero to keep the scan lean.
-	return res, fresh, nil
+	return res, nil
 }
 
 // byArrival sorts new entries as pop3list.Compare does, with the leading
 // numbers computed once (a first open of a big folder sorts them all).
+// Equal base names (two files of one message) are ordered by their
+// position in the listing (cur/ in readdir order, then new/), so the
+// first one listed comes first.
 type byArrival struct {
-	m    []*msg
-	keys []int64
+	m     []*msg
+	keys  []int64
+	order []int32
 }
 
 func (b byArrival) Len() int { return len(b.m) }
 func (b byArrival) Swap(i, j int) {
 	b.m[i], b.m[j] = b.m[j], b.m[i]
 	b.keys[i], b.keys[j] = b.keys[j], b.keys[i]
+	b.order[i], b.order[j] = b.order[j], b.order[i]
 }
 func (b byArrival) Less(i, j int) bool {
 	if b.keys[i] != b.keys[j] {
 		return b.keys[i] < b.keys[j]
 	}
-	return pop3list.Compare(b.m[i].base, b.m[j].base) < 0
+	if c := pop3list.Compare(b.m[i].base, b.m[j].base); c != 0 {
+		return c < 0
+	}
+	return b.order[i] < b.order[j]
+}
+
+// dedupeSorted keeps the first of each run of equal base names in a
+// byArrival-sorted list (the file listed first wins, as with the map
+// scanDir uses when the uiddb has entries).
+func dedupeSorted(p []*msg) []*msg {
+	out := p[:0]
+	for _, x := range p {
+		if n := len(out); n > 0 && out[n-1].base == x.base {
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
 }
 
 func formatUIDDBHeader(uidv, next uint32) []byte { return uiddb.Header(uidv, next) }
@@ -788,13 +921,13 @@ func CRLFSize(r io.Reader) (size int64, noFinalLF bool, err error) {
 	return n, n > 0 && last != '\n', err
 }
 
+// scanMessage returns the CRLF size, the last byte and the 8-bit-header flag.
 // scanBufs recycles scanMessage's read buffers: a fresh 64 KiB buffer per
 // message (it escapes through r.Read) made a first POP3 listing of 100
 // messages allocate 6.4 MB, grow the heap and force a collection, leaving
 // the idle pop3d at about 3.9 MB private (DESIGN §7).
 var scanBufs = sync.Pool{New: func() any { b := make([]byte, 64*1024); return &b }}
 
-// scanMessage returns the CRLF size, the last byte and the 8-bit-header flag.
 func scanMessage(r io.Reader) (int64, byte, bool, error) {
 	bp := scanBufs.Get().(*[]byte)
 	defer scanBufs.Put(bp)

@@ -28,6 +28,10 @@ func TestParse(t *testing.T) {
 		{"uid zero", "1 5 9\n0 a\n", true, 5, 9, 0, 1},
 		{"max uid", "1 5 9\n4294967295 a\n", false, 0, 0, 0, 0},
 		{"huge uid", "1 5 9\n99999999999 a\n", true, 5, 9, 0, 1},
+		{"out of order", "1 5 9\n7 a\n3 b\n8 c\n", true, 5, 9, 3, 0},
+		{"out of order dup uid", "1 5 9\n7 a\n3 b\n7 c\n3 d\n", true, 5, 9, 2, 2},
+		{"dropped dup name still raises next", "1 5 3\n2 a\n12 a\n", true, 5, 13, 1, 1},
+		{"dropped dup uid out of order", "1 5 3\n9 a\n4 b\n4 c\n", true, 5, 10, 2, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -49,6 +53,7 @@ func TestRoundTrip(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("1 795687205 8\n2 a\n5 b\n"))
 	f.Add([]byte("1 5 3\n9 a\n9 b\nx\n"))
+	f.Add([]byte("1 5 3\n9 a\n4 b\n4 c\n12 a\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		db := Parse(data)
 		if !db.HeaderOK {
@@ -61,6 +66,9 @@ func FuzzParse(f *testing.F) {
 			}
 			seen[e.UID] = true
 		}
+		if l := ParseNamesUnchecked(data); l.HeaderOK != db.HeaderOK || l.NextUID != db.NextUID || len(l.Entries) < len(db.Entries) {
+			t.Fatalf("unchecked parse disagrees: %+v vs %+v", l, db)
+		}
 		db2 := Parse(Format(db))
 		if !db2.HeaderOK || db2.NextUID != db.NextUID || len(db2.Entries) > len(db.Entries) {
 			t.Fatalf("reparse lost state: %+v vs %+v", db2, db)
@@ -69,4 +77,15 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("NUL invented")
 		}
 	})
+}
+
+func TestParseNamesUnchecked(t *testing.T) {
+	in := "1 5 3\n2 a\n12 a\n4 b\n"
+	strict, loose := Parse([]byte(in)), ParseNamesUnchecked([]byte(in))
+	if len(strict.Entries) != 2 || strict.BadLines != 1 {
+		t.Errorf("strict %+v", strict)
+	}
+	if len(loose.Entries) != 3 || loose.BadLines != 0 || loose.NextUID != strict.NextUID || loose.NextUID != 13 {
+		t.Errorf("loose %+v", loose)
+	}
 }
