@@ -416,7 +416,7 @@ func TestStatusHighestModSeq(t *testing.T) {
 //
 //	MS uid modseq highest    STORE done
 func modseqCrashChild(root string) {
-	minJournalBytes = 4096 // compact often: both paths get killed
+	minJournalBytes = 1024 // compact every few records: both paths get killed
 	m, err := Open(root, Options{UseLocks: true, Keywords: true, Hostname: "test.host"})
 	if err != nil {
 		fmt.Println("ERR", err)
