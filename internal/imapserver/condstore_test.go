@@ -266,3 +266,20 @@ func TestCondstoreFlipFlop(t *testing.T) {
 		t.Errorf("MODSEQ reported twice:\n%s", strings.Join(n, "\n"))
 	}
 }
+
+// TestCondstoreSortThreadEnable: a MODSEQ search key in SORT or THREAD is
+// a CONDSTORE enabling command like SEARCH MODSEQ (RFC 7162 §3.1).
+func TestCondstoreSortThreadEnable(t *testing.T) {
+	for _, cmd := range []string{"s2 SORT (ARRIVAL) UTF-8 MODSEQ 1", "s2 THREAD REFERENCES UTF-8 MODSEQ 1"} {
+		t.Run(strings.Fields(cmd)[1], func(t *testing.T) {
+			root := newMaildir(t)
+			deliver(t, root, "1000.M1P1.test", msg1)
+			c := condstoreSession(t, root)
+			runSteps(t, c, []step{
+				{"select", "s1 SELECT INBOX", []string{"s1 OK"}, []string{"HIGHESTMODSEQ"}},
+				{"enables", cmd, []string{"* OK [HIGHESTMODSEQ ", "s2 OK"}, nil},
+				{"flags carry modseq", "s3 FETCH 1 FLAGS", []string{"* 1 FETCH (FLAGS (\\Recent) MODSEQ ("}, nil},
+			})
+		})
+	}
+}

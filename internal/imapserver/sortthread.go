@@ -111,6 +111,12 @@ func (s *Session) cmdSort(tag string, uid bool) error {
 		s.charsetError(tag, p)
 		return nil
 	}
+	if p.modseq {
+		// A MODSEQ search key enables CONDSTORE in SORT and THREAD
+		// too (RFC 7162 §3.1: "SEARCH MODSEQ" covers every command
+		// with search criteria).
+		s.enableCondstore()
+	}
 	s.sync(uid)
 	needSize := false
 	for _, k := range keys {
@@ -163,6 +169,12 @@ func (s *Session) cmdThread(tag string, uid bool) error {
 	if p.err != nil || (s.utf8 && !strings.EqualFold(cs, "UTF-8")) {
 		s.charsetError(tag, p)
 		return nil
+	}
+	if p.modseq {
+		// A MODSEQ search key enables CONDSTORE in SORT and THREAD
+		// too (RFC 7162 §3.1: "SEARCH MODSEQ" covers every command
+		// with search criteria).
+		s.enableCondstore()
 	}
 	s.sync(uid)
 	threads, err := sortthread.Run(strings.ToUpper(alg), s.sortInput(s.runSearch(prog), uid, false))

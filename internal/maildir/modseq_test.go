@@ -2,7 +2,9 @@ package maildir
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
+	"hash/crc32"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -68,6 +70,8 @@ func FuzzParseModSeq(f *testing.F) {
 	f.Add([]byte("gocouriermodseq 1 77 500 100 1 2 3 4 5 6\n1 400 abc\n2 500 0\n- 3 450\n"))
 	f.Add([]byte("gocouriermodseq 1 1 1 1 0 0 0 0 0 0\n"))
 	f.Add([]byte("gocouriermodseq 1 77 500 100 1 2 3 4 5 6\n- 3 450\n- 2 449\n"))
+	f.Add([]byte(journalFile(rec("42 600 100 1 2 3 4 5 7 1/600/ab -2/600"), rec("42 700 100 1 2 3 4 5 8 4/700/1"))))
+	f.Add([]byte(journalFile(rec("42 600 100 1 2 3 4 5 7 1/600/ab"), "J 5 0000")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		db, hi, ok := ParseModSeq(data)
 		if !ok {
@@ -81,9 +85,26 @@ func FuzzParseModSeq(f *testing.F) {
 				t.Fatalf("bad entry %d %+v", u, e)
 			}
 		}
+		for i := 1; i < len(db.Vanished); i++ {
+			if db.Vanished[i].ModSeq < db.Vanished[i-1].ModSeq || db.Vanished[i].ModSeq > db.Highest {
+				t.Fatalf("vanished out of order: %v", db.Vanished)
+			}
+		}
+		if len(db.Vanished) > maxVanished {
+			t.Fatalf("%d vanished", len(db.Vanished))
+		}
 		db2, _, ok2 := ParseModSeq(FormatModSeq(db))
 		if !ok2 || !reflect.DeepEqual(db, db2) {
 			t.Fatalf("round trip: %+v != %+v", db, db2)
+		}
+		// A record appended to the compacted state reads back.
+		if db.Gen != 0 && db.Highest < maxModSeq-1 {
+			r := &modseqRecord{gen: db.Gen, highest: db.Highest + 1, exact: db.ExactSince, stamp: db.Stamp,
+				set: []uidEntry{{7, ModSeqEntry{ModSeq: db.Highest + 1, Sig: 5}}}}
+			db3, hi3, info, ok3 := parseModSeqFile(appendModSeqRecord(FormatModSeq(db), r))
+			if !ok3 || info.torn || hi3 != db.Highest+1 || db3.Msgs[7].ModSeq != hi3 {
+				t.Fatalf("appended record: ok=%v torn=%v hi=%d %+v", ok3, info.torn, hi3, db3.Msgs[7])
+			}
 		}
 	})
 }
@@ -248,31 +269,46 @@ func TestModSeqExternalChange(t *testing.T) {
 // TestModSeqLostOrCorrupt: whatever happens to the file, the values never
 // go backwards and nothing crashes.
 func TestModSeqLostOrCorrupt(t *testing.T) {
+	// tail: the damage is in the journal; the snapshot and good records
+	// are kept, so a message may keep a value it was given before.
 	cases := []struct {
 		name  string
 		write func(path string, hi uint64)
+		tail  bool
 	}{
-		{"deleted", func(p string, _ uint64) { os.Remove(p) }},
-		{"garbage", func(p string, _ uint64) { os.WriteFile(p, []byte("\x00\xff garbage\n1 2 3"), 0o644) }},
-		{"truncated", func(p string, _ uint64) {
+		{"deleted", func(p string, _ uint64) { os.Remove(p) }, false},
+		{"garbage", func(p string, _ uint64) { os.WriteFile(p, []byte("\x00\xff garbage\n1 2 3"), 0o644) }, false},
+		{"truncated snapshot", func(p string, _ uint64) {
 			b, _ := os.ReadFile(p)
-			os.WriteFile(p, b[:len(b)/2], 0o644)
-		}},
+			os.WriteFile(p, b[:bytes.IndexByte(b, '\n')/2], 0o644)
+		}, false},
+		{"truncated journal", func(p string, _ uint64) {
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, b[:len(b)-len(b)/4], 0o644)
+		}, true},
+		{"bad checksum", func(p string, _ uint64) {
+			b, _ := os.ReadFile(p)
+			i := bytes.LastIndex(b, []byte("\nJ "))
+			b[i+5] ^= 1
+			os.WriteFile(p, b, 0o644)
+		}, true},
 		{"bad line keeps header floor", func(p string, hi uint64) {
 			b, _ := os.ReadFile(p)
 			os.WriteFile(p, append(b, "1 x y\n"...), 0o644)
-		}},
+		}, true},
 		{"other uidvalidity", func(p string, hi uint64) {
 			b, _ := os.ReadFile(p)
 			os.WriteFile(p, []byte(strings.Replace(string(b), "gocouriermodseq 1 ", "gocouriermodseq 1 1", 1)), 0o644)
-		}},
+		}, false},
 		{"implausible header", func(p string, hi uint64) {
 			os.WriteFile(p, []byte("gocouriermodseq 1 5 9000000000000000000 1 0 0 0 0 0 0\nx\n"), 0o644)
-		}},
+		}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			// A clock that stands still: the restart must still go above.
+			defer func(n int64) { minJournalBytes = n }(minJournalBytes)
+			minJournalBytes = 1 << 20 // keep the records in the journal
 			clock := time.Now()
 			m := newMaildir(t, Options{Keywords: true, Now: func() time.Time { return clock }})
 			deliver(t, m.Root(), "1000.M1P1.test.host", "Subject: x\n\nbody\n")
@@ -294,7 +330,7 @@ func TestModSeqLostOrCorrupt(t *testing.T) {
 			if err := g.EnableModSeq(); err != nil {
 				t.Fatal(err)
 			}
-			if g.HighestModSeq() <= hi || g.ModSeq(1) <= hi {
+			if g.HighestModSeq() <= hi || (!c.tail && g.ModSeq(1) <= hi) || g.ModSeq(1) > g.HighestModSeq() {
 				t.Fatalf("after %s: highest %d, message %d; before %d", c.name, g.HighestModSeq(), g.ModSeq(1), hi)
 			}
 			if _, exact := g.VanishedSince(hi); exact {
@@ -380,6 +416,7 @@ func TestStatusHighestModSeq(t *testing.T) {
 //
 //	MS uid modseq highest    STORE done
 func modseqCrashChild(root string) {
+	minJournalBytes = 1024 // compact every few records: both paths get killed
 	m, err := Open(root, Options{UseLocks: true, Keywords: true, Hostname: "test.host"})
 	if err != nil {
 		fmt.Println("ERR", err)
@@ -436,6 +473,7 @@ func TestModSeqCrash(t *testing.T) {
 	m := newMaildir(t, Options{UseLocks: true, Keywords: true})
 	r := rand.New(rand.NewSource(time.Now().UnixNano()))
 	var ackHi uint64
+	acked := map[uint32]uint64{} // uid -> acknowledged MODSEQ
 	acks := 0
 	for round := 0; round < 10; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -452,6 +490,12 @@ func TestModSeqCrash(t *testing.T) {
 				t.Fatalf("child: %s", sc.Text())
 			}
 			hi, _ := strconv.ParseUint(fs[3], 10, 64)
+			uid, _ := strconv.ParseUint(fs[1], 10, 32)
+			ms, _ := strconv.ParseUint(fs[2], 10, 64)
+			if ms < acked[uint32(uid)] {
+				t.Fatalf("round %d: uid %d acknowledged modseq went back %d -> %d", round, uid, acked[uint32(uid)], ms)
+			}
+			acked[uint32(uid)] = ms
 			if hi < ackHi {
 				t.Fatalf("round %d: acknowledged highest went back %d -> %d", round, ackHi, hi)
 			}
@@ -474,6 +518,12 @@ func TestModSeqCrash(t *testing.T) {
 		}
 		if f.HighestModSeq() < ackHi {
 			t.Fatalf("round %d: highest %d below acknowledged %d", round, f.HighestModSeq(), ackHi)
+		}
+		for _, x := range f.Messages() {
+			if ms := f.ModSeq(x.UID); ms < acked[x.UID] {
+				t.Fatalf("round %d: uid %d at %d, below acknowledged %d", round, x.UID, ms, acked[x.UID])
+			}
+			acked[x.UID] = f.ModSeq(x.UID)
 		}
 		ackHi = f.HighestModSeq()
 		f.Close()
@@ -548,10 +598,10 @@ func TestCourierModSeqAlternate(t *testing.T) {
 }
 
 // BenchmarkStoreModSeq is one STORE (DeferSync, SetFlags, Flush) on a
-// folder of n messages, without and with mod-sequences (the reconcile
-// pass and the rewrite of gocouriermodseq are O(n)).
+// folder of n messages, without and with mod-sequences (one journal
+// record per operation; run with -benchtime 5000x to include compactions).
 func BenchmarkStoreModSeq(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
+	for _, n := range []int{1000, 10000, 100000} {
 		for _, on := range []bool{false, true} {
 			b.Run(fmt.Sprintf("n=%d/modseq=%v", n, on), func(b *testing.B) {
 				m := newMaildir(b, Options{Keywords: true})
@@ -572,7 +622,9 @@ func BenchmarkStoreModSeq(b *testing.B) {
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					f.DeferSync()
-					if err := f.SetFlags(uint32(1+i%n), Flags(i%2)*FlagSeen, nil); err != nil {
+					// (i+i/n)%2: every operation is a change, also
+					// past the first round (journal compaction).
+					if err := f.SetFlags(uint32(1+i%n), Flags((i+i/n)%2)*FlagSeen, nil); err != nil {
 						b.Fatal(err)
 					}
 					if err := f.Flush(); err != nil {
@@ -591,4 +643,169 @@ func cpuTime() int64 {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// journalFile renders a snapshot of gen 42 (uid 1 at 400, uid 2 at 500,
+// uid 3 expunged at 450) followed by the given records.
+func journalFile(recs ...string) string {
+	return "gocouriermodseq 1 77 500 100 1 2 3 4 5 6 42\n1 400 abc\n2 500 0\n- 3 450\n" + strings.Join(recs, "")
+}
+
+// rec frames a payload as a record with a correct length and checksum
+// (whatever the payload says).
+func rec(p string) string {
+	return fmt.Sprintf("J %d %08x %s\n", len(p), crc32.Checksum([]byte(p), castagnoli), p)
+}
+
+func TestParseModSeqJournal(t *testing.T) {
+	r1 := rec("42 600 100 1 2 3 4 5 7 1/600/ab -2/600")
+	r2 := rec("42 700 100 1 2 3 4 5 8 4/700/1")
+	cases := []struct {
+		name  string
+		in    string
+		ok    bool
+		hi    uint64
+		msgs  map[uint32]uint64
+		van   int
+		torn  bool
+		stamp int64
+	}{
+		{"snapshot only", journalFile(), true, 500, map[uint32]uint64{1: 400, 2: 500}, 1, false, 6},
+		{"two records", journalFile(r1, r2), true, 700, map[uint32]uint64{1: 600, 4: 700}, 2, false, 8},
+		{"torn last record", journalFile(r1, r2[:len(r2)-4]), true, 600, map[uint32]uint64{1: 600}, 2, true, 7},
+		{"torn no newline", journalFile(r1, strings.TrimSuffix(r2, "\n")), true, 600, map[uint32]uint64{1: 600}, 2, true, 7},
+		{"bad checksum", journalFile(strings.Replace(r1, "1/600/ab", "1/600/ac", 1), r2), true, 500, map[uint32]uint64{1: 400, 2: 500}, 1, true, 6},
+		{"length mismatch", journalFile(strings.Replace(r1, "J 3", "J 4", 1)), true, 500, map[uint32]uint64{1: 400, 2: 500}, 1, true, 6},
+		{"other generation", journalFile(rec("43 600 100 1 2 3 4 5 7 1/600/ab")), true, 500, map[uint32]uint64{1: 400, 2: 500}, 1, true, 6},
+		{"highest backwards", journalFile(r1, rec("42 599 100 1 2 3 4 5 8 4/599/1")), true, 600, map[uint32]uint64{1: 600}, 2, true, 7},
+		{"exact backwards", journalFile(rec("42 600 99 1 2 3 4 5 7")), true, 500, map[uint32]uint64{1: 400, 2: 500}, 1, true, 6},
+		{"modseq above record", journalFile(rec("42 600 100 1 2 3 4 5 7 1/601/ab")), true, 500, map[uint32]uint64{1: 400, 2: 500}, 1, true, 6},
+		{"vanished backwards", journalFile(rec("42 600 100 1 2 3 4 5 7 -1/449")), true, 500, map[uint32]uint64{1: 400, 2: 500}, 1, true, 6},
+		{"uid zero", journalFile(rec("42 600 100 1 2 3 4 5 7 0/600/1")), true, 500, map[uint32]uint64{1: 400, 2: 500}, 1, true, 6},
+		{"bad token", journalFile(rec("42 600 100 1 2 3 4 5 7 1/600")), true, 500, map[uint32]uint64{1: 400, 2: 500}, 1, true, 6},
+		{"short payload", journalFile(rec("42 600 100")), true, 500, map[uint32]uint64{1: 400, 2: 500}, 1, true, 6},
+		{"garbage after records", journalFile(r1, "1 x y\n"), true, 600, map[uint32]uint64{1: 600}, 2, true, 7},
+		{"record after torn one", journalFile(r1[:10]+"\n", r2), true, 500, map[uint32]uint64{1: 400, 2: 500}, 1, true, 6},
+		{"generation zero takes none", strings.Replace(journalFile(rec("0 600 100 1 2 3 4 5 7")), " 42\n", " 0\n", 1), true, 500, map[uint32]uint64{1: 400, 2: 500}, 1, true, 6},
+		{"huge length", journalFile("J 99999999 00000000 x\n"), true, 500, map[uint32]uint64{1: 400, 2: 500}, 1, true, 6},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			db, hi, info, ok := parseModSeqFile([]byte(c.in))
+			if ok != c.ok || hi != c.hi || len(db.Vanished) != c.van || info.torn != c.torn || db.Stamp[5] != c.stamp {
+				t.Fatalf("ok=%v hi=%d vanished=%d torn=%v stamp=%d; want %v %d %d %v %d", ok, hi, len(db.Vanished), info.torn, db.Stamp[5], c.ok, c.hi, c.van, c.torn, c.stamp)
+			}
+			got := map[uint32]uint64{}
+			for u, e := range db.Msgs {
+				got[u] = e.ModSeq
+			}
+			if !reflect.DeepEqual(got, c.msgs) {
+				t.Fatalf("msgs %v, want %v", got, c.msgs)
+			}
+			if info.torn == (info.valid == int64(len(c.in))) {
+				t.Fatalf("valid %d of %d with torn=%v", info.valid, len(c.in), info.torn)
+			}
+		})
+	}
+}
+
+// TestModSeqJournal: a STORE appends one small record to the same file
+// (no rewrite); past the bound the file is compacted into a new snapshot;
+// a fresh reader always gets the writer's state; a second session picks
+// up the first one's records.
+func TestModSeqJournal(t *testing.T) {
+	defer func(n int64) { minJournalBytes = n }(minJournalBytes)
+	minJournalBytes = 2048
+	m, f := modseqFolder(t, 200)
+	path := filepath.Join(m.Root(), ModSeqFile)
+	st0, _ := os.Stat(path)
+	ino := func() uint64 {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Sys().(*syscall.Stat_t).Ino
+	}
+	ino0 := ino()
+	check := func(when string) {
+		t.Helper()
+		data, _ := os.ReadFile(path)
+		db, hi, info, ok := parseModSeqFile(data)
+		if !ok || info.torn || hi != f.HighestModSeq() {
+			t.Fatalf("%s: file ok=%v torn=%v highest %d, session %d", when, ok, info.torn, hi, f.HighestModSeq())
+		}
+		for _, x := range f.Messages() {
+			if db.Msgs[x.UID].ModSeq != f.ModSeq(x.UID) {
+				t.Fatalf("%s: uid %d file %d session %d", when, x.UID, db.Msgs[x.UID].ModSeq, f.ModSeq(x.UID))
+			}
+		}
+	}
+	if err := f.SetFlags(7, FlagSeen, []string{"Work"}); err != nil {
+		t.Fatal(err)
+	}
+	st1, _ := os.Stat(path)
+	if ino() != ino0 || st1.Size() <= st0.Size() || st1.Size()-st0.Size() > 120 {
+		t.Fatalf("STORE rewrote or grew the file too much: inode %d->%d size %d->%d", ino0, ino(), st0.Size(), st1.Size())
+	}
+	check("after one STORE")
+	// A second session reads the record and builds on it.
+	g, err := m.OpenFolder("INBOX", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.EnableModSeq(); err != nil {
+		t.Fatal(err)
+	}
+	if g.ModSeq(7) != f.ModSeq(7) {
+		t.Fatalf("second session: uid 7 at %d, want %d", g.ModSeq(7), f.ModSeq(7))
+	}
+	h := f.HighestModSeq()
+	if err := f.SetFlags(8, FlagFlagged, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.SetFlags(9, FlagFlagged, nil); err != nil {
+		t.Fatal(err)
+	}
+	if g.ModSeq(8) != f.ModSeq(8) || g.ModSeq(8) <= h || g.HighestModSeq() <= f.HighestModSeq() {
+		t.Fatalf("tail read: g uid 8 at %d, f %d; g highest %d, f %d", g.ModSeq(8), f.ModSeq(8), g.HighestModSeq(), f.HighestModSeq())
+	}
+	g.Close()
+	f.stamp = dirStamp{}
+	if _, err := f.Rescan(); err != nil {
+		t.Fatal(err)
+	}
+	check("after the other session")
+	// Expunges go to the journal too.
+	h = f.HighestModSeq()
+	f.SetFlags(3, FlagDeleted, nil)
+	if done, err := f.Expunge([]uint32{3}); err != nil || len(done) != 1 {
+		t.Fatalf("expunge: %v %v", done, err)
+	}
+	if ino() != ino0 {
+		t.Fatal("EXPUNGE rewrote the file")
+	}
+	check("after EXPUNGE")
+	data, _ := os.ReadFile(path)
+	db, _, _ := ParseModSeq(data)
+	if n := len(db.Vanished); n == 0 || db.Vanished[n-1].UID != 3 || db.Vanished[n-1].ModSeq <= h {
+		t.Fatalf("vanished in file: %v", db.Vanished)
+	}
+	// Many STOREs: the journal stays bounded by compaction.
+	for i := 0; i < 200; i++ {
+		if err := f.SetFlags(uint32(10+i%50), []Flags{FlagFlagged, FlagSeen}[i/50%2], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ino() == ino0 {
+		t.Fatal("journal never compacted")
+	}
+	data, _ = os.ReadFile(path)
+	_, _, info, _ := parseModSeqFile(data)
+	if info.valid-info.snap > journalLimit(info.snap) {
+		t.Fatalf("journal %d bytes over its bound %d", info.valid-info.snap, journalLimit(info.snap))
+	}
+	check("after compaction")
+	if v, exact := f.VanishedSince(h); !exact || len(v) != 1 || v[0] != 3 {
+		t.Fatalf("VanishedSince after compaction: %v %v", v, exact)
+	}
 }
