@@ -20,7 +20,8 @@
 // Settings (environment): IMAPTEST (binary), IMAPTEST_TESTS (script
 // directory), IMAPTEST_ONLY (comma-separated script names),
 // IMAPTEST_SECS (stress seconds, default 20), IMAPTEST_CLIENTS (default
-// 20), IMAPTEST_CHECKPOINT (default 9).
+// 20), IMAPTEST_CHECKPOINT (default 9), IMAPTEST_LOGDIR (keep each stress
+// run's whole output there).
 //
 // Invariants: the server listens on 127.0.0.1 on a kernel-chosen port,
 // every process is killed by the test's cleanup, and each imaptest run

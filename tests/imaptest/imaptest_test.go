@@ -261,6 +261,11 @@ func TestStress(t *testing.T) {
 			start := time.Now()
 			out, err := runImaptest(t, bin, s, time.Duration(secs)*time.Second+3*time.Minute, args...)
 			t.Logf("imaptest %s: %v\n%s", strings.Join(args[1:], " "), time.Since(start).Round(time.Second), tail(out, 12))
+			if dir := os.Getenv("IMAPTEST_LOGDIR"); dir != "" {
+				// the whole output, for the per-second figures and stall
+				// warnings that the tail above leaves out
+				os.WriteFile(filepath.Join(dir, "stress-"+strings.ReplaceAll(v.name, " ", "-")+".log"), []byte(out), 0o644)
+			}
 			if strings.Contains(out, "Panic:") {
 				if strings.Contains(out, "plan_size == 0") {
 					t.Fatalf("imaptest crashed in checkpoint mode: stock imaptest needs the one-line fix in tests/imaptest/README.md\n%s", tail(out, 20))
