@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"gocourier/bench/procfs"
 	"gocourier/internal/msggen"
 )
 
@@ -247,13 +248,13 @@ func (w *wctx) loginLoopCPU(clients int, fn func(client int) error) (rate, cpuPe
 		return err
 	}
 	roots := w.r.cpuRoots()
-	cpu0 := treeCPU(roots)
+	cpu0 := procfs.TreeCPU(roots)
 	rate, err = loginLoop(clients, w.p.loginDur, w.p.loginMax, count)
 	// the last session's processes exit after the client saw the
 	// LOGOUT/QUIT answer: let them be reaped
 	time.Sleep(200 * time.Millisecond)
 	if n := ok.Load(); n > 0 {
-		cpuPer = (treeCPU(roots) - cpu0) / float64(n)
+		cpuPer = (procfs.TreeCPU(roots) - cpu0) / float64(n)
 	}
 	return rate, cpuPer, err
 }
@@ -359,14 +360,14 @@ func runMemory(w *wctx) (map[string]float64, error) {
 		if !ok || roots[pid] || pi.uid != w.e.uid || pi.comm == "sh" {
 			continue
 		}
-		sm, err := smapsRollup(pid)
+		sm, err := procfs.Fields(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 		if err != nil {
 			continue
 		}
 		dirty += sm["Private_Dirty"]
 		priv += sm["Private_Clean"] + sm["Private_Dirty"]
 		pss += sm["Pss"]
-		if st, err := procStatus(pid); err == nil {
+		if st, err := procfs.Fields(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
 			anon += st["RssAnon"]
 			threads += st["Threads"]
 		}
@@ -382,23 +383,6 @@ func runMemory(w *wctx) (map[string]float64, error) {
 	conns = nil
 	return map[string]float64{"privdirty": dirty / s, "private": priv / s, "pss": pss / s, "rssanon": anon / s,
 		"threads": threads / s, "procs": float64(n) / s}, nil
-}
-
-// smapsRollup returns the kB fields of /proc/pid/smaps_rollup.
-func smapsRollup(pid int) (map[string]float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
-	if err != nil {
-		return nil, err
-	}
-	m := map[string]float64{}
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		if len(f) == 3 && f[2] == "kB" {
-			v, _ := strconv.ParseFloat(f[1], 64)
-			m[strings.TrimSuffix(f[0], ":")] = v
-		}
-	}
-	return m, nil
 }
 
 func timed(f func() error) (float64, error) {

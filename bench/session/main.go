@@ -52,6 +52,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"gocourier/bench/procfs"
 )
 
 var (
@@ -435,10 +437,10 @@ func measure(res *result, c *chain, a account) {
 	only := *flagOnly
 	if strings.Contains(only, "login") {
 		var err error
-		cpu0 := treeCPU(c.cpuRoots)
+		cpu0 := procfs.TreeCPU(c.cpuRoots)
 		var per0 []float64
 		for _, r := range c.cpuRoots {
-			per0 = append(per0, treeCPU([]int{r}))
+			per0 = append(per0, procfs.TreeCPU([]int{r}))
 		}
 		n0 := loginCount.Load()
 		if res.login1, err = loginRate(c.addr, a, 1); err != nil {
@@ -446,9 +448,9 @@ func measure(res *result, c *chain, a account) {
 		}
 		time.Sleep(200 * time.Millisecond) // let the last sessions be reaped
 		if n := loginCount.Load() - n0; n > 0 {
-			res.cpuPerLogin = (treeCPU(c.cpuRoots) - cpu0) / float64(n)
+			res.cpuPerLogin = (procfs.TreeCPU(c.cpuRoots) - cpu0) / float64(n)
 			for i, r := range c.cpuRoots {
-				fmt.Fprintf(os.Stderr, "%s: CPU ms/login under pid %d: %.2f\n", res.server, r, (treeCPU([]int{r})-per0[i])/float64(n))
+				fmt.Fprintf(os.Stderr, "%s: CPU ms/login under pid %d: %.2f\n", res.server, r, (procfs.TreeCPU([]int{r})-per0[i])/float64(n))
 			}
 		}
 		if res.login8, err = loginRate(c.addr, a, 8); err != nil {
@@ -526,63 +528,6 @@ func loginOnce(addr string, a account) error {
 // loginCount counts successful logins of all loops.
 var loginCount atomic.Int64
 
-// treeCPU is the CPU time in ms used so far by roots, their reaped
-// children and their live descendants (/proc/<pid>/stat utime, stime,
-// cutime, cstime; clock ticks of 10 ms).
-func treeCPU(roots []int) float64 {
-	ticks := 0.0
-	seen := map[int]bool{}
-	var add func(pid int, children bool)
-	add = func(pid int, children bool) {
-		if seen[pid] {
-			return
-		}
-		seen[pid] = true
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			return
-		}
-		// Fields after the ")" that ends the command name: state is
-		// field 3, utime..cstime are fields 14..17.
-		i := strings.LastIndexByte(string(b), ')')
-		f := strings.Fields(string(b)[i+1:])
-		if len(f) < 15 {
-			return
-		}
-		for _, k := range []int{11, 12, 13, 14} {
-			v, _ := strconv.ParseFloat(f[k], 64)
-			ticks += v
-		}
-		if children {
-			for _, c := range childPids(pid) {
-				add(c, true)
-			}
-		}
-	}
-	for _, r := range roots {
-		add(r, true)
-	}
-	return ticks * 10
-}
-
-// childPids lists the live children of pid.
-func childPids(pid int) []int {
-	var out []int
-	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	for _, t := range tasks {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, t.Name()))
-		if err != nil {
-			continue
-		}
-		for _, f := range strings.Fields(string(b)) {
-			if n, err := strconv.Atoi(f); err == nil {
-				out = append(out, n)
-			}
-		}
-	}
-	return out
-}
-
 func loginRate(addr string, a account, n int) (float64, error) {
 	var count, fails atomic.Int64
 	var firstErr atomic.Value
@@ -645,8 +590,8 @@ func memory(res *result, c *chain, a account) error {
 	}
 	var priv, pss, anon, thr float64
 	for _, pid := range pids {
-		sm := procFields(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
-		st := procFields(fmt.Sprintf("/proc/%d/status", pid))
+		sm, _ := procfs.Fields(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+		st, _ := procfs.Fields(fmt.Sprintf("/proc/%d/status", pid))
 		priv += sm["Private_Clean"] + sm["Private_Dirty"]
 		pss += sm["Pss"]
 		anon += st["RssAnon"]
@@ -660,29 +605,6 @@ func memory(res *result, c *chain, a account) error {
 	return nil
 }
 
-// procFields parses "Name: value [kB]" lines.
-func procFields(path string) map[string]float64 {
-	m := map[string]float64{}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return m
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(l, ":")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(v)
-		if len(f) == 0 {
-			continue
-		}
-		if x, err := strconv.ParseFloat(f[0], 64); err == nil {
-			m[k] = x
-		}
-	}
-	return m
-}
-
 // sessionPids lists the descendants of root whose real uid is uid.
 func sessionPids(root, uid int) []int {
 	ents, _ := os.ReadDir("/proc")
@@ -693,7 +615,7 @@ func sessionPids(root, uid int) []int {
 		if err != nil {
 			continue
 		}
-		st := procFields(fmt.Sprintf("/proc/%d/status", pid))
+		st, _ := procfs.Fields(fmt.Sprintf("/proc/%d/status", pid))
 		parent[pid] = int(st["PPid"])
 		uids[pid] = int(st["Uid"])
 	}

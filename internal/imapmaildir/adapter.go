@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -372,17 +371,6 @@ func (b *Mailbox) rememberGone(ch maildir.Changes) {
 			b.gone[uid] = d
 		}
 	}
-}
-
-// nameTime reads the seconds before the first '.' of a maildir file name
-// (time.MusecPpid.host..., §9.2); the Unix epoch when there are none.
-func nameTime(name string) time.Time {
-	digits, _, _ := strings.Cut(name, ".")
-	n, err := strconv.ParseInt(digits, 10, 64)
-	if err != nil || n < 0 || n > 1<<40 {
-		n = 0
-	}
-	return time.Unix(n, 0)
 }
 
 func (b *Mailbox) Messages() []imapserver.Message { return b.msgs }

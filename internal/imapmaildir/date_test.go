@@ -11,25 +11,6 @@ import (
 	"gocourier/internal/maildir"
 )
 
-// TestNameTime: the delivery time at the start of a maildir name (§9.2).
-func TestNameTime(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		want int64
-	}{
-		{"1795699754.M794949P7908V000000000000FE00I00000000000C0617_0.vm,S=546", 1795699754},
-		{"1700000000.M1P1.host", 1700000000},
-		{"garbage", 0},
-		{"", 0},
-		{"-5.M1P1.host", 0},
-		{"99999999999999999999.x", 0},
-	} {
-		if got := nameTime(tc.name).Unix(); got != tc.want {
-			t.Errorf("nameTime(%q) = %d, want %d", tc.name, got, tc.want)
-		}
-	}
-}
-
 // TestDateOfVanishedMessage: INTERNALDATE is read lazily, so a message
 // expunged by another session before this one asked for its date had
 // the zero time, shown as "01-Jan-0001 00:00:00 +0000" (imaptest stress,

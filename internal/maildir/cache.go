@@ -2,19 +2,16 @@ package maildir
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
-
-	"gocourier/internal/maildir/pop3list"
-	"gocourier/internal/maildir/uiddb"
 	"unsafe"
+
+	"gocourier/internal/maildir/uiddb"
 )
 
 // The snapshot cache makes a new session's SELECT of an unchanged big
@@ -221,14 +218,8 @@ func (f *Folder) scanCachedNew(stamp dirStamp) (res scanResult, ok bool, err err
 		if n == "" || n[0] == '.' {
 			continue
 		}
-		dst := n
-		if !strings.Contains(n, ":") {
-			dst = n + ":2,"
-		}
-		if err := os.Rename(filepath.Join(newDir, n), filepath.Join(cur, dst)); err != nil {
-			if !errors.Is(err, fs.ErrNotExist) {
-				fmt.Fprintf(os.Stderr, "ERR: rename(%s,%s) failed: %v\n", filepath.Join(newDir, n), filepath.Join(cur, dst), err)
-			}
+		dst, moved := moveToCur(newDir, cur, n)
+		if !moved {
 			continue
 		}
 		b, _, _ := splitName(dst)
@@ -250,15 +241,7 @@ func (f *Folder) scanCachedNew(stamp dirStamp) (res scanResult, ok bool, err err
 			want[e.base] = false
 		}
 	}
-	if len(pending) > 1 {
-		keys := make([]int64, len(pending))
-		order := make([]int32, len(pending))
-		for i, p := range pending {
-			keys[i] = pop3list.LeadingNum(p.base)
-			order[i] = int32(i)
-		}
-		sort.Sort(byArrival{pending, keys, order})
-	}
+	sortArrival(pending)
 	for _, p := range pending {
 		if !want[p.base] || res.next == ^uint32(0) {
 			continue

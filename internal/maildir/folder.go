@@ -671,14 +671,8 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 			if probe {
 				return res, errNeedLock
 			}
-			dst := n
-			if !strings.Contains(n, ":") {
-				dst = n + ":2,"
-			}
-			if err := os.Rename(filepath.Join(newDir, n), filepath.Join(cur, dst)); err != nil {
-				if !errors.Is(err, fs.ErrNotExist) {
-					fmt.Fprintf(os.Stderr, "ERR: rename(%s,%s) failed: %v\n", filepath.Join(newDir, n), filepath.Join(cur, dst), err)
-				}
+			dst, ok := moveToCur(newDir, cur, n)
+			if !ok {
 				continue
 			}
 			b, _, _ := splitName(dst)
@@ -696,17 +690,9 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 	}
 	// Courier's order: by the leading number of the name (arrival
 	// time; a name without one counts as 0), then bytewise.
-	if len(pending) > 1 {
-		keys := make([]int64, len(pending))
-		order := make([]int32, len(pending))
-		for i, p := range pending {
-			keys[i] = pop3list.LeadingNum(p.base)
-			order[i] = int32(i)
-		}
-		sort.Sort(byArrival{pending, keys, order})
-		if noDB {
-			pending = dedupeSorted(pending)
-		}
+	sortArrival(pending)
+	if noDB {
+		pending = dedupeSorted(pending)
 	}
 	for _, p := range pending {
 		if db.NextUID == ^uint32(0) {
@@ -784,6 +770,38 @@ func (b byArrival) Less(i, j int) bool {
 		return c < 0
 	}
 	return b.order[i] < b.order[j]
+}
+
+// moveToCur moves the new/ entry n into cur/, adding the empty ":2,"
+// info when the name has none, and returns its cur/ name. ok is false
+// when the file is gone (another process moved it first: silently) or the
+// rename failed (logged).
+func moveToCur(newDir, cur, n string) (dst string, ok bool) {
+	dst = n
+	if !strings.Contains(n, ":") {
+		dst = n + ":2,"
+	}
+	if err := os.Rename(filepath.Join(newDir, n), filepath.Join(cur, dst)); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(os.Stderr, "ERR: rename(%s,%s) failed: %v\n", filepath.Join(newDir, n), filepath.Join(cur, dst), err)
+		}
+		return "", false
+	}
+	return dst, true
+}
+
+// sortArrival puts messages to be numbered in Courier's order (byArrival).
+func sortArrival(pending []*msg) {
+	if len(pending) < 2 {
+		return
+	}
+	keys := make([]int64, len(pending))
+	order := make([]int32, len(pending))
+	for i, p := range pending {
+		keys[i] = pop3list.LeadingNum(p.base)
+		order[i] = int32(i)
+	}
+	sort.Sort(byArrival{pending, keys, order})
 }
 
 // dedupeSorted keeps the first of each run of equal base names in a

@@ -78,25 +78,5 @@ func md5CryptSum(password, salt string) []byte {
 	}
 	fin = h.Sum(fin[:0])
 
-	for i := 0; i < 1000; i++ {
-		h.Reset()
-		if i&1 != 0 {
-			h.Write(pw)
-		} else {
-			h.Write(fin)
-		}
-		if i%3 != 0 {
-			h.Write(sa)
-		}
-		if i%7 != 0 {
-			h.Write(pw)
-		}
-		if i&1 != 0 {
-			h.Write(fin)
-		} else {
-			h.Write(pw)
-		}
-		fin = h.Sum(fin[:0])
-	}
-	return fin
+	return cryptRounds(h, fin, pw, sa, 1000)
 }

@@ -200,23 +200,33 @@ func (v *shaVariant) sum(password, salt string, rounds int) []byte {
 	}
 
 	// Step 21: the rounds; C starts as A.
+	return cryptRounds(h, c, pp, sp, rounds)
+}
+
+// cryptRounds is the round loop that MD5-crypt (1,000 rounds over the
+// password and salt) and SHA-crypt (rounds= over the P and S sequences)
+// share: each round hashes the previous digest and the password in an
+// order set by the round number's parity, with the salt unless it is a
+// multiple of 3 and the password again unless a multiple of 7. c is
+// overwritten in place.
+func cryptRounds(h hash.Hash, c, pw, salt []byte, rounds int) []byte {
 	for i := 0; i < rounds; i++ {
 		h.Reset()
 		if i&1 != 0 {
-			h.Write(pp)
+			h.Write(pw)
 		} else {
 			h.Write(c)
 		}
 		if i%3 != 0 {
-			h.Write(sp)
+			h.Write(salt)
 		}
 		if i%7 != 0 {
-			h.Write(pp)
+			h.Write(pw)
 		}
 		if i&1 != 0 {
 			h.Write(c)
 		} else {
-			h.Write(pp)
+			h.Write(pw)
 		}
 		c = h.Sum(c[:0])
 	}

@@ -147,21 +147,7 @@ func FuzzShaCrypt(f *testing.F) {
 			return
 		}
 		// Whatever the fast path accepted, go-crypt must agree on.
-		d, err := cryptDecoder()
-		if err != nil {
-			t.Fatal(err)
-		}
-		dg, err := d.Decode(stored)
-		if err != nil {
-			t.Fatalf("fast path handled %q, go-crypt cannot decode it: %v", stored, err)
-		}
-		want, err := dg.MatchAdvanced(pw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok != want {
-			t.Fatalf("%q %q: fast path %v, go-crypt %v", pw, stored, ok, want)
-		}
+		agreesWithGoCrypt(t, pw, stored, ok)
 	})
 }
 
@@ -187,5 +173,26 @@ func BenchmarkVerifySHA512CryptGoCrypt(b *testing.B) {
 		if ok, _ := dg.MatchAdvanced("Hello world!"); !ok {
 			b.Fatal("no match")
 		}
+	}
+}
+
+// agreesWithGoCrypt fails t unless go-crypt decodes stored and gives the
+// fast path's answer ok for pw.
+func agreesWithGoCrypt(t *testing.T, pw, stored string, ok bool) {
+	t.Helper()
+	d, err := cryptDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dg, err := d.Decode(stored)
+	if err != nil {
+		t.Fatalf("fast path handled %q, go-crypt cannot decode it: %v", stored, err)
+	}
+	want, err := dg.MatchAdvanced(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok != want {
+		t.Fatalf("%q %q: fast path %v, go-crypt %v", pw, stored, ok, want)
 	}
 }

@@ -1,4 +1,9 @@
-package main
+// Package procfs reads the few /proc figures the benchmarks compare:
+// CPU time of a process tree, its children, and the "Key: value [kB]"
+// files (status, smaps_rollup). Shared by the harness (bench) and the
+// diagnostic tool bench/session. Linux only; a process that is gone
+// reads as nothing.
+package procfs
 
 import (
 	"fmt"
@@ -7,15 +12,11 @@ import (
 	"strings"
 )
 
-// CPU time of a server, for the CPU-per-login figure: steadier than
-// logins/s on a shared machine, since it does not count the time the
-// server waited for a core.
-
-// treeCPU returns the CPU time in ms used so far by roots, their reaped
+// TreeCPU returns the CPU time in ms used so far by roots, their reaped
 // children (cutime/cstime: the per-connection chains couriertcpd or
 // Dovecot's master forked and waited for) and their live descendants
 // (/proc/<pid>/stat fields 14-17, in clock ticks of 10 ms).
-func treeCPU(roots []int) float64 {
+func TreeCPU(roots []int) float64 {
 	ticks := 0.0
 	seen := map[int]bool{}
 	var add func(pid int)
@@ -24,7 +25,7 @@ func treeCPU(roots []int) float64 {
 			return
 		}
 		seen[pid] = true
-		f, ok := statFields(pid)
+		f, ok := StatFields(pid)
 		if !ok {
 			return
 		}
@@ -34,7 +35,7 @@ func treeCPU(roots []int) float64 {
 			v, _ := strconv.ParseFloat(f[k], 64)
 			ticks += v
 		}
-		for _, c := range childPids(pid) {
+		for _, c := range ChildPids(pid) {
 			add(c)
 		}
 	}
@@ -44,8 +45,9 @@ func treeCPU(roots []int) float64 {
 	return ticks * 10
 }
 
-// statFields returns the fields of /proc/pid/stat after the command name.
-func statFields(pid int) ([]string, bool) {
+// StatFields returns the fields of /proc/pid/stat after the command name
+// (which may hold spaces and parentheses), starting with the state.
+func StatFields(pid int) ([]string, bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return nil, false
@@ -58,8 +60,8 @@ func statFields(pid int) ([]string, bool) {
 	return f, len(f) >= 15
 }
 
-// childPids lists the live children of pid (all its threads').
-func childPids(pid int) []int {
+// ChildPids lists the live children of pid (all its threads').
+func ChildPids(pid int) []int {
 	var out []int
 	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	for _, t := range tasks {
@@ -76,10 +78,11 @@ func childPids(pid int) []int {
 	return out
 }
 
-// procStatus returns the kB fields and counts of /proc/pid/status
-// (RssAnon, Threads, ...).
-func procStatus(pid int) (map[string]float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+// Fields reads a "Key: value [kB]" file such as /proc/pid/status or
+// /proc/pid/smaps_rollup into numbers by key (kB for sizes, counts for
+// Threads and the like); lines whose value is not a number are left out.
+func Fields(path string) (map[string]float64, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
