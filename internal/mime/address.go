@@ -1,21 +1,33 @@
 package mime
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // atok is a token of an RFC 5322 structured field.
 type atok struct {
-	kind byte   // 'a' atom, 'q' quoted string, 'd' domain literal, or the special character
-	text string // atom text, unquoted string, or literal with brackets
-	raw  string // source text
+	kind  byte   // 'a' atom, 'q' quoted string, 'd' domain literal, or the special character
+	text  string // atom text, unquoted string, or literal with brackets
+	raw   string // source text
+	pos   int    // offset of raw in the field
+	after string // text of the comment directly following (set by dropComments)
 }
+
+// addrToks recycles token slices: every ENVELOPE parses up to six
+// address fields, and growing a fresh slice per field was most of the
+// garbage of FETCH ENVELOPE (issue #4). Slices that grew past
+// maxPooledToks (hostile fields) are left to the collector.
+var addrToks = sync.Pool{New: func() any { s := make([]atok, 0, 32); return &s }}
+
+const maxPooledToks = 1024
 
 // maxAddrTokens bounds the work on hostile address fields.
 const maxAddrTokens = 100000
 
 // tokenizeAddr splits an address field into atoms, quoted strings,
 // domain literals, comments (kind 'c') and specials, dropping white space.
-func tokenizeAddr(s string) []atok {
-	var out []atok
+func tokenizeAddr(out []atok, s string) []atok {
 	for i := 0; i < len(s) && len(out) < maxAddrTokens; {
 		c := s[i]
 		switch {
@@ -37,9 +49,24 @@ func tokenizeAddr(s string) []atok {
 					}
 				}
 			}
-			out = append(out, atok{kind: 'c', text: commentText(s[start:i]), raw: s[start:i]})
+			out = append(out, atok{kind: 'c', text: commentText(s[start:i]), raw: s[start:i], pos: start})
 		case c == '"':
 			j := i + 1
+			// Without quoted pairs or line breaks the text is a
+			// substring; otherwise it is rebuilt.
+			k := j
+			for k < len(s) && s[k] != '"' && s[k] != '\\' && s[k] != '\r' && s[k] != '\n' {
+				k++
+			}
+			if k >= len(s) || s[k] == '"' {
+				end := k
+				if k < len(s) {
+					end++
+				}
+				out = append(out, atok{kind: 'q', text: s[j:k], raw: s[i:end], pos: i})
+				i = end
+				continue
+			}
 			var b strings.Builder
 			for ; j < len(s) && s[j] != '"'; j++ {
 				if s[j] == '\\' && j+1 < len(s) {
@@ -53,24 +80,24 @@ func tokenizeAddr(s string) []atok {
 			if j < len(s) {
 				j++
 			}
-			out = append(out, atok{kind: 'q', text: b.String(), raw: s[i:j]})
+			out = append(out, atok{kind: 'q', text: b.String(), raw: s[i:j], pos: i})
 			i = j
 		case c == '[':
 			j := strings.IndexByte(s[i:], ']')
 			if j < 0 {
 				j = len(s) - i - 1
 			}
-			out = append(out, atok{kind: 'd', text: s[i : i+j+1], raw: s[i : i+j+1]})
+			out = append(out, atok{kind: 'd', text: s[i : i+j+1], raw: s[i : i+j+1], pos: i})
 			i += j + 1
 		case strings.IndexByte("<>:;@,.\\)", c) >= 0:
-			out = append(out, atok{kind: c, text: s[i : i+1], raw: s[i : i+1]})
+			out = append(out, atok{kind: c, text: s[i : i+1], raw: s[i : i+1], pos: i})
 			i++
 		default:
 			j := i
 			for j < len(s) && strings.IndexByte(" \t\r\n()<>[]:;@,.\\\"", s[j]) < 0 {
 				j++
 			}
-			out = append(out, atok{kind: 'a', text: s[i:j], raw: s[i:j]})
+			out = append(out, atok{kind: 'a', text: s[i:j], raw: s[i:j], pos: i})
 			i = j
 		}
 	}
@@ -80,6 +107,9 @@ func tokenizeAddr(s string) []atok {
 // phraseText renders a display name: words separated by single spaces,
 // quoted strings unquoted, dots of obsolete phrases kept.
 func phraseText(ts []atok) string {
+	if len(ts) == 1 && (ts[0].kind == 'a' || ts[0].kind == 'q' || ts[0].kind == 'd') {
+		return ts[0].text
+	}
 	var b strings.Builder
 	for _, t := range ts {
 		switch t.kind {
@@ -96,8 +126,29 @@ func phraseText(ts []atok) string {
 }
 
 // specText renders a local part or domain: tokens concatenated, quoted
-// strings kept quoted.
-func specText(ts []atok) string {
+// strings kept quoted. s is the field the tokens come from: when they
+// are adjacent in it (no white space or comment between), the result is
+// that substring.
+func specText(s string, ts []atok) string {
+	if len(ts) == 0 {
+		return ""
+	}
+	end := ts[0].pos
+	for _, t := range ts {
+		switch t.kind {
+		case 'a', 'd', '.', 'q':
+		default:
+			end = -1
+		}
+		if end != t.pos {
+			end = -1
+			break
+		}
+		end += len(t.raw)
+	}
+	if end >= 0 {
+		return s[ts[0].pos:end]
+	}
 	var b strings.Builder
 	for _, t := range ts {
 		switch t.kind {
@@ -129,24 +180,37 @@ func commentText(raw string) string {
 	return strings.Join(strings.Fields(b.String()), " ")
 }
 
-// dropComments removes comment tokens and reports, for each remaining
-// token, the comment that directly follows it (or "").
-func dropComments(all []atok) (toks []atok, after []string) {
+// dropComments removes comment tokens, in place, and sets each
+// remaining token's after to the comment that directly follows it.
+func dropComments(all []atok) []atok {
+	toks := all[:0]
 	for _, t := range all {
 		if t.kind == 'c' {
-			if n := len(after); n > 0 && after[n-1] == "" {
-				after[n-1] = t.text
+			if n := len(toks); n > 0 && toks[n-1].after == "" {
+				toks[n-1].after = t.text
 			}
 			continue
 		}
+		t.after = ""
 		toks = append(toks, t)
-		after = append(after, "")
 	}
-	return toks, after
+	return toks
 }
 
 func parseAddressList(s string) []Address {
-	toks, after := dropComments(tokenizeAddr(s))
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	tp := addrToks.Get().(*[]atok)
+	all := tokenizeAddr((*tp)[:0], s)
+	defer func() {
+		clear(all) // drop references to the field's strings
+		if cap(all) <= maxPooledToks {
+			*tp = all[:0]
+			addrToks.Put(tp)
+		}
+	}()
+	toks := dropComments(all)
 	var out []Address
 	inGroup := false
 	add := func(a Address) {
@@ -175,7 +239,7 @@ func parseAddressList(s string) []Address {
 		}
 		phrase := toks[start:i]
 		if i >= len(toks) {
-			add(Address{Mailbox: specText(phrase)})
+			add(Address{Mailbox: specText(s, phrase)})
 			break
 		}
 		switch toks[i].kind {
@@ -204,14 +268,14 @@ func parseAddressList(s string) []Address {
 			for i < len(toks) && !isSpecial(toks[i], "@>") {
 				i++
 			}
-			a.Mailbox = specText(toks[ls:i])
+			a.Mailbox = specText(s, toks[ls:i])
 			if i < len(toks) && isSpecial(toks[i], "@") {
 				i++
 				ds := i
 				for i < len(toks) && !isSpecial(toks[i], ">,;") {
 					i++
 				}
-				a.Host = specText(toks[ds:i])
+				a.Host = specText(s, toks[ds:i])
 			}
 			if i < len(toks) && isSpecial(toks[i], ">") {
 				i++
@@ -226,13 +290,13 @@ func parseAddressList(s string) []Address {
 			// "user@domain (Real Name)": the old RFC 822 form puts the
 			// name in a trailing comment; Courier's ENVELOPE shows it as
 			// the name, and so do mail clients.
-			a := Address{Mailbox: specText(phrase), Host: specText(toks[ds:i])}
+			a := Address{Mailbox: specText(s, phrase), Host: specText(s, toks[ds:i])}
 			if i > ds {
-				a.Name = after[i-1]
+				a.Name = toks[i-1].after
 			}
 			add(a)
 		default: // ',' ';' '>' after a bare word: address without domain
-			add(Address{Mailbox: specText(phrase)})
+			add(Address{Mailbox: specText(s, phrase)})
 		}
 	}
 	if inGroup {
