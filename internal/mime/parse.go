@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"strings"
+	"sync"
 )
 
 // pos is a position in the stored message in all three measures.
@@ -15,7 +16,13 @@ type pos struct {
 type parser struct {
 	sc    *scanner
 	parts int
+	// fields is the header builder's slice, reused from one entity to
+	// the next (a header is used up before the entity's body is parsed)
+	// and from one Parse to the next through fieldBufs.
+	fields *[]Field
 }
+
+var fieldBufs = sync.Pool{New: func() any { s := make([]Field, 0, 16); return &s }}
 
 // term describes how an entity's body ended.
 type term struct {
@@ -29,8 +36,16 @@ func parse(r io.ReaderAt, size int64) (*Part, error) {
 	if size < 0 {
 		size = 0
 	}
-	p := &parser{sc: newScanner(r, size)}
+	p := &parser{sc: newScanner(r, size), fields: fieldBufs.Get().(*[]Field)}
 	defer p.sc.release()
+	defer func() {
+		f := (*p.fields)[:cap(*p.fields)]
+		clear(f)
+		if cap(f) <= 256 {
+			*p.fields = f[:0]
+			fieldBufs.Put(p.fields)
+		}
+	}()
 	root, _ := p.entity(nil, 0, false, true)
 	if p.sc.err != nil {
 		return nil, p.sc.err
@@ -130,7 +145,7 @@ func (p *parser) entity(bounds []string, depth int, digest, isMsg bool) (*Part, 
 	p.parts++
 	hs := p.here()
 	pt := &Part{HeaderStart: hs.raw}
-	var hb headerBuilder
+	hb := headerBuilder{fields: (*p.fields)[:0]}
 	t := term{level: -1}
 	headerDone := false
 	for !headerDone {
@@ -150,6 +165,11 @@ func (p *parser) entity(bounds []string, depth int, digest, isMsg bool) (*Part, 
 	}
 	hdr := hb.header()
 	pt.fill(hdr, digest)
+	if isMsg {
+		pt.Envelope = envelopeFromHeader(hdr)
+	}
+	// The header is used up: its slice serves the next entity.
+	*p.fields = hdr.Fields[:0]
 	if t.level >= 0 {
 		// Header cut short by a delimiter: no body.
 		end, hl := endAt(hs, t.at, t.before)
@@ -157,16 +177,10 @@ func (p *parser) entity(bounds []string, depth int, digest, isMsg bool) (*Part, 
 		pt.headerLines = hl
 		setBody(pt, end, end, 0)
 		p.fixMultipart(pt)
-		if isMsg {
-			pt.Envelope = envelopeFromHeader(hdr)
-		}
 		return pt, t
 	}
 	bs := p.here()
 	pt.HeaderSize = bs.crlf - hs.crlf
-	if isMsg {
-		pt.Envelope = envelopeFromHeader(hdr)
-	}
 	canNest := depth < MaxDepth && p.parts < MaxParts
 	boundary := ""
 	if pt.Type == "multipart" {
@@ -301,6 +315,25 @@ type headerBuilder struct {
 	total  int
 }
 
+// interestingName reports whether a field name is in headerInteresting,
+// case-insensitively, without allocating: most fields of a header
+// (Received, X-*, DKIM-*) are not, and lower-casing a copy of each
+// name cost one allocation per header line.
+func interestingName(name []byte) bool {
+	const longest = len("content-transfer-encoding")
+	if len(name) < 2 || len(name) > longest {
+		return false
+	}
+	var lb [longest]byte
+	for i, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lb[i] = c
+	}
+	return headerInteresting[string(lb[:len(name)])]
+}
+
 func (hb *headerBuilder) add(data []byte) {
 	if hb.total+len(data) > MaxHeaderBytes {
 		hb.keep = false
@@ -319,11 +352,11 @@ func (hb *headerBuilder) add(data []byte) {
 	if i <= 0 {
 		return
 	}
-	name := strings.TrimRight(string(data[:i]), " \t")
-	if !headerInteresting[strings.ToLower(name)] {
+	name := bytes.TrimRight(data[:i], " \t")
+	if !interestingName(name) {
 		return
 	}
-	hb.fields = append(hb.fields, Field{Name: name, Value: string(data[i+1:])})
+	hb.fields = append(hb.fields, Field{Name: string(name), Value: string(data[i+1:])})
 	hb.keep = true
 	hb.total += len(data)
 }
