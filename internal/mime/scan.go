@@ -198,9 +198,7 @@ func (s *scanner) skipPlain(dashOnly bool) {
 	}
 	end := -1
 	if dashOnly {
-		if j := bytes.Index(win, []byte("\n-")); j >= 0 {
-			end = j + 1
-		}
+		end = dashLine(win)
 	}
 	if end < 0 {
 		end = bytes.LastIndexByte(win, '\n') + 1
@@ -236,4 +234,30 @@ func (s *scanner) skipPlain(dashOnly bool) {
 	s.pos += int64(end)
 	s.crlf += int64(end + lines - crs)
 	s.idx += int64(lines)
+}
+
+// dashLine returns the offset of the first line of win after its first
+// that starts with '-', or -1. It looks for the dash rather than for
+// "\n-": a newline is in every line, so a search for it stops on each
+// one, while a dash is rare in text and absent from base64 and
+// quoted-printable bodies. A line with a dash inside is passed over
+// with one more search for its end.
+func dashLine(win []byte) int {
+	off := 1 // win[0] is not a dash (the caller checked)
+	for off < len(win) {
+		j := bytes.IndexByte(win[off:], '-')
+		if j < 0 {
+			return -1
+		}
+		j += off
+		if win[j-1] == '\n' {
+			return j
+		}
+		k := bytes.IndexByte(win[j+1:], '\n')
+		if k < 0 {
+			return -1
+		}
+		off = j + 1 + k + 1
+	}
+	return -1
 }

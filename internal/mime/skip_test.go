@@ -73,3 +73,30 @@ func TestSkipPlainSameParse(t *testing.T) {
 		parseBoth(t, fmt.Sprintf("soup %d", i), []byte(sb.String()))
 	}
 }
+
+// TestDashLine checks dashLine against the plain search it replaces.
+func TestDashLine(t *testing.T) {
+	ref := func(win []byte) int {
+		if j := bytes.Index(win, []byte("\n-")); j >= 0 {
+			return j + 1
+		}
+		return -1
+	}
+	cases := []string{"a", "a\n", "a\n-", "a-b\n-c", "a-b", "a-\n", "a\n\n-", "x---\n--\n", "a-b-c\nd-e\n-f", "\n-", "a\r\n-b"}
+	rng := rand.New(rand.NewSource(3))
+	for i := 0; i < 2000; i++ {
+		b := make([]byte, 1+rng.Intn(40))
+		for j := range b {
+			b[j] = "ab-\n\r"[rng.Intn(5)]
+		}
+		if b[0] == '-' {
+			b[0] = 'a'
+		}
+		cases = append(cases, string(b))
+	}
+	for _, c := range cases {
+		if got, want := dashLine([]byte(c)), ref([]byte(c)); got != want {
+			t.Errorf("dashLine(%q) = %d, want %d", c, got, want)
+		}
+	}
+}
