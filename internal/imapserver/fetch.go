@@ -284,6 +284,25 @@ func (m *msgCtx) size() int64 {
 	return root.Size()
 }
 
+// itemBufs recycles the buffers ENVELOPE and BODYSTRUCTURE are
+// rendered into (one per item per message before; FETCH 1:n
+// (ENVELOPE BODYSTRUCTURE) made two fresh buffers per message).
+var itemBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// rawItem writes label and the bytes render appends, through a pooled
+// buffer (render may grow it; a buffer grown past 64 KiB by a huge
+// structure is not kept).
+func (m *msgCtx) rawItem(label string, render func([]byte) []byte) {
+	bp := itemBufs.Get().(*[]byte)
+	b := append((*bp)[:0], label...)
+	b = render(b)
+	m.s.c.W.RawBytes(b)
+	if cap(b) <= 64<<10 {
+		*bp = b[:0]
+		itemBufs.Put(bp)
+	}
+}
+
 func (m *msgCtx) close() {
 	if m.r != nil {
 		m.r.Close()
@@ -352,19 +371,16 @@ func (s *Session) fetchOne(i int, items []fetchItem, uidCmd bool) error {
 		case "RFC822.SIZE":
 			w.Raw("RFC822.SIZE " + strconv.FormatInt(size, 10))
 		case "ENVELOPE":
-			w.Raw("ENVELOPE ")
 			env := m.root.Envelope
 			if env == nil {
 				env = &mime.Envelope{}
 			}
-			w.RawBytes(env.AppendIMAP(nil))
+			m.rawItem("ENVELOPE ", env.AppendIMAP)
 		case "BODYSTRUCTURE":
-			w.Raw("BODYSTRUCTURE ")
-			w.RawBytes(m.root.AppendBodyStructure(nil, true))
+			m.rawItem("BODYSTRUCTURE ", func(b []byte) []byte { return m.root.AppendBodyStructure(b, true) })
 		case "BODY":
 			if !isBodySection(it) {
-				w.Raw("BODY ")
-				w.RawBytes(m.root.AppendBodyStructure(nil, false))
+				m.rawItem("BODY ", func(b []byte) []byte { return m.root.AppendBodyStructure(b, false) })
 				continue
 			}
 			label := "BODY[" + it.secText + "]"
