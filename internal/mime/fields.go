@@ -79,9 +79,11 @@ func isToken(s string) bool {
 // without '=' are dropped, parameter names and values keep their case
 // (reference §4.5).
 func splitParams(s string) (string, []Param) {
-	parts := splitUnquoted(s, ';')
+	first, rest, more := cutUnquoted(s, ';')
 	var ps []Param
-	for _, p := range parts[1:] {
+	for more {
+		var p string
+		p, rest, more = cutUnquoted(rest, ';')
 		p = strings.TrimSpace(stripComments(p))
 		eq := strings.IndexByte(p, '=')
 		if eq <= 0 {
@@ -97,13 +99,14 @@ func splitParams(s string) (string, []Param) {
 		}
 		ps = append(ps, Param{Name: name, Value: v})
 	}
-	return parts[0], ps
+	return first, ps
 }
 
-// splitUnquoted splits s at sep outside quoted strings and comments.
-func splitUnquoted(s string, sep byte) []string {
-	var out []string
-	inQ, depth, start := false, 0, 0
+// cutUnquoted returns s up to the first sep outside quoted strings and
+// comments, and the rest after it (found false when there is no such
+// sep): splitUnquoted's pieces one at a time, without a slice.
+func cutUnquoted(s string, sep byte) (before, after string, found bool) {
+	inQ, depth := false, 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -120,11 +123,10 @@ func splitUnquoted(s string, sep byte) []string {
 		case c == ')' && depth > 0:
 			depth--
 		case c == sep && depth == 0:
-			out = append(out, s[start:i])
-			start = i + 1
+			return s[:i], s[i+1:], true
 		}
 	}
-	return append(out, s[start:])
+	return s, "", false
 }
 
 // unquote removes the quotes and backslash escapes of a quoted string; a

@@ -7,12 +7,20 @@ const maxQuoted = 1024
 
 func appendString(dst []byte, s string) []byte {
 	if len(s) <= maxQuoted {
-		safe := true
+		safe, plain := true, true
 		for i := 0; i < len(s); i++ {
-			if c := s[i]; c == 0 || c == '\r' || c == '\n' || c >= 0x80 {
+			switch c := s[i]; {
+			case c == 0 || c == '\r' || c == '\n' || c >= 0x80:
 				safe = false
-				break
+			case c == '"' || c == '\\':
+				plain = false
 			}
+		}
+		if safe && plain {
+			// The common case: copied in one piece.
+			dst = append(dst, '"')
+			dst = append(dst, s...)
+			return append(dst, '"')
 		}
 		if safe {
 			dst = append(dst, '"')
