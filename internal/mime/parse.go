@@ -16,13 +16,13 @@ type pos struct {
 type parser struct {
 	sc    *scanner
 	parts int
-	// fields is the header builder's slice, reused from one entity to
-	// the next (a header is used up before the entity's body is parsed)
-	// and from one Parse to the next through fieldBufs.
-	fields *[]Field
+	// hb is the header builder, reused from one entity to the next (a
+	// header is used up before the entity's body is parsed) and from
+	// one Parse to the next through builders.
+	hb *headerBuilder
 }
 
-var fieldBufs = sync.Pool{New: func() any { s := make([]Field, 0, 16); return &s }}
+var builders = sync.Pool{New: func() any { return new(headerBuilder) }}
 
 // term describes how an entity's body ended.
 type term struct {
@@ -36,14 +36,11 @@ func parse(r io.ReaderAt, size int64) (*Part, error) {
 	if size < 0 {
 		size = 0
 	}
-	p := &parser{sc: newScanner(r, size), fields: fieldBufs.Get().(*[]Field)}
+	p := &parser{sc: newScanner(r, size), hb: builders.Get().(*headerBuilder)}
 	defer p.sc.release()
 	defer func() {
-		f := (*p.fields)[:cap(*p.fields)]
-		clear(f)
-		if cap(f) <= 256 {
-			*p.fields = f[:0]
-			fieldBufs.Put(p.fields)
+		if p.hb.release() {
+			builders.Put(p.hb)
 		}
 	}()
 	root, _ := p.entity(nil, 0, false, true)
@@ -54,13 +51,17 @@ func parse(r io.ReaderAt, size int64) (*Part, error) {
 }
 
 // headerInteresting lists the fields Parse keeps.
-var headerInteresting = map[string]bool{
-	"content-type": true, "content-transfer-encoding": true, "content-id": true,
-	"content-description": true, "content-disposition": true, "content-language": true,
-	"content-location": true, "content-md5": true,
-	"date": true, "subject": true, "from": true, "sender": true, "reply-to": true,
-	"to": true, "cc": true, "bcc": true, "in-reply-to": true, "message-id": true,
-}
+var headerInteresting = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"content-type", "content-transfer-encoding", "content-id",
+		"content-description", "content-disposition", "content-language",
+		"content-location", "content-md5",
+		"date", "subject", "from", "sender", "reply-to",
+		"to", "cc", "bcc", "in-reply-to", "message-id"} {
+		m[n] = n
+	}
+	return m
+}()
 
 // matchBoundary reports which boundary (innermost first) the line
 // delimits, and whether it is a closing delimiter (RFC 2046 §5.1.1:
@@ -145,7 +146,8 @@ func (p *parser) entity(bounds []string, depth int, digest, isMsg bool) (*Part, 
 	p.parts++
 	hs := p.here()
 	pt := &Part{HeaderStart: hs.raw}
-	hb := headerBuilder{fields: (*p.fields)[:0]}
+	hb := p.hb
+	hb.reset()
 	t := term{level: -1}
 	headerDone := false
 	for !headerDone {
@@ -168,8 +170,6 @@ func (p *parser) entity(bounds []string, depth int, digest, isMsg bool) (*Part, 
 	if isMsg {
 		pt.Envelope = envelopeFromHeader(hdr)
 	}
-	// The header is used up: its slice serves the next entity.
-	*p.fields = hdr.Fields[:0]
 	if t.level >= 0 {
 		// Header cut short by a delimiter: no body.
 		end, hl := endAt(hs, t.at, t.before)
@@ -308,21 +308,38 @@ func paramValue(ps []Param, name string) string {
 }
 
 // headerBuilder collects the interesting fields of a header block from
-// its lines, bounded by MaxHeaderBytes.
+// its lines, bounded by MaxHeaderBytes. The values are gathered in one
+// buffer and become substrings of one string (one allocation per header
+// block instead of one per field); names are the canonical lower-case
+// names of headerInteresting (none).
 type headerBuilder struct {
 	fields []Field
+	vals   [][2]int // value extents in buf, per field
+	buf    []byte
 	keep   bool // the current field is kept (continuations append)
 	total  int
 }
 
-// interestingName reports whether a field name is in headerInteresting,
-// case-insensitively, without allocating: most fields of a header
-// (Received, X-*, DKIM-*) are not, and lower-casing a copy of each
-// name cost one allocation per header line.
-func interestingName(name []byte) bool {
+func (hb *headerBuilder) reset() {
+	clear(hb.fields)
+	hb.fields, hb.vals, hb.buf = hb.fields[:0], hb.vals[:0], hb.buf[:0]
+	hb.keep, hb.total = false, 0
+}
+
+// release clears hb for the pool; false when it grew too big to keep.
+func (hb *headerBuilder) release() bool {
+	hb.reset()
+	return cap(hb.buf) <= 64<<10 && cap(hb.fields) <= 256
+}
+
+// interestingName returns the canonical name when a field name is in
+// headerInteresting, case-insensitively, without allocating: most
+// fields of a header (Received, X-*, DKIM-*) are not, and lower-casing
+// a copy of each name cost one allocation per header line.
+func interestingName(name []byte) (string, bool) {
 	const longest = len("content-transfer-encoding")
 	if len(name) < 2 || len(name) > longest {
-		return false
+		return "", false
 	}
 	var lb [longest]byte
 	for i, c := range name {
@@ -331,7 +348,8 @@ func interestingName(name []byte) bool {
 		}
 		lb[i] = c
 	}
-	return headerInteresting[string(lb[:len(name)])]
+	n, ok := headerInteresting[string(lb[:len(name)])]
+	return n, ok
 }
 
 func (hb *headerBuilder) add(data []byte) {
@@ -341,8 +359,9 @@ func (hb *headerBuilder) add(data []byte) {
 	}
 	if len(data) > 0 && (data[0] == ' ' || data[0] == '\t') {
 		if hb.keep {
-			f := &hb.fields[len(hb.fields)-1]
-			f.Value += "\n" + string(data)
+			hb.buf = append(hb.buf, '\n')
+			hb.buf = append(hb.buf, data...)
+			hb.vals[len(hb.vals)-1][1] = len(hb.buf)
 			hb.total += len(data)
 		}
 		return
@@ -352,13 +371,24 @@ func (hb *headerBuilder) add(data []byte) {
 	if i <= 0 {
 		return
 	}
-	name := bytes.TrimRight(data[:i], " \t")
-	if !interestingName(name) {
+	name, ok := interestingName(bytes.TrimRight(data[:i], " \t"))
+	if !ok {
 		return
 	}
-	hb.fields = append(hb.fields, Field{Name: string(name), Value: string(data[i+1:])})
+	start := len(hb.buf)
+	hb.buf = append(hb.buf, data[i+1:]...)
+	hb.fields = append(hb.fields, Field{Name: name})
+	hb.vals = append(hb.vals, [2]int{start, len(hb.buf)})
 	hb.keep = true
 	hb.total += len(data)
 }
 
-func (hb *headerBuilder) header() Header { return Header{Fields: hb.fields} }
+// header returns the block's fields; they stay valid until the next
+// reset (the values are strings of their own).
+func (hb *headerBuilder) header() Header {
+	all := string(hb.buf)
+	for i, v := range hb.vals {
+		hb.fields[i].Value = all[v[0]:v[1]]
+	}
+	return Header{Fields: hb.fields}
+}
