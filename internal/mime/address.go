@@ -22,6 +22,17 @@ var addrToks = sync.Pool{New: func() any { s := make([]atok, 0, 32); return &s }
 
 const maxPooledToks = 1024
 
+// atomStop marks the bytes that end an atom; addrSpecial the specials
+// that are tokens of their own (tables: the tokenizer tests every byte).
+var atomStop, addrSpecial = byteSet(" \t\r\n()<>[]:;@,.\\\""), byteSet("<>:;@,.\\)")
+
+func byteSet(s string) (t [256]bool) {
+	for i := 0; i < len(s); i++ {
+		t[s[i]] = true
+	}
+	return t
+}
+
 // maxAddrTokens bounds the work on hostile address fields.
 const maxAddrTokens = 100000
 
@@ -89,12 +100,12 @@ func tokenizeAddr(out []atok, s string) []atok {
 			}
 			out = append(out, atok{kind: 'd', text: s[i : i+j+1], raw: s[i : i+j+1], pos: i})
 			i += j + 1
-		case strings.IndexByte("<>:;@,.\\)", c) >= 0:
+		case addrSpecial[c]:
 			out = append(out, atok{kind: c, text: s[i : i+1], raw: s[i : i+1], pos: i})
 			i++
 		default:
 			j := i
-			for j < len(s) && strings.IndexByte(" \t\r\n()<>[]:;@,.\\\"", s[j]) < 0 {
+			for j < len(s) && !atomStop[s[j]] {
 				j++
 			}
 			out = append(out, atok{kind: 'a', text: s[i:j], raw: s[i:j], pos: i})

@@ -68,7 +68,7 @@ func readHeader(r io.Reader) (Header, error) {
 }
 
 func unfold(s string) string {
-	if strings.IndexAny(s, "\r\n") < 0 {
+	if strings.IndexByte(s, '\n') < 0 && strings.IndexByte(s, '\r') < 0 {
 		return strings.TrimSpace(s)
 	}
 	var b strings.Builder
