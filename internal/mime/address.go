@@ -104,7 +104,11 @@ func tokenizeAddr(out []atok, s string) []atok {
 			out = append(out, atok{kind: c, text: s[i : i+1], raw: s[i : i+1], pos: i})
 			i++
 		default:
-			j := i
+			// c starts an atom; a stray ']' (the only stop byte not
+			// handled above) is taken as atom text. Starting at i made
+			// it an empty atom that did not advance, and the loop ran to
+			// maxAddrTokens, dropping the rest of the field.
+			j := i + 1
 			for j < len(s) && !atomStop[s[j]] {
 				j++
 			}

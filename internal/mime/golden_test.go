@@ -151,3 +151,19 @@ func TestGoldenStructure(t *testing.T) {
 		}
 	}
 }
+
+// TestAddressStrayBracket: a ']' outside a domain literal is atom text;
+// it used to stall the tokenizer until its token limit (100,000 empty
+// atoms, a quarter second per field) and lose the addresses after it.
+func TestAddressStrayBracket(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"Name ] <a@b>", `(("Name ]" NIL "a" "b"))`},
+		{"a]b@c", `((NIL NIL "a]b" "c"))`},
+		{"x ] y, z@w", `((NIL NIL "x]y" ".MISSING-HOST-NAME.")(NIL NIL "z" "w"))`},
+		{"]", `((NIL NIL "]" ".MISSING-HOST-NAME."))`},
+	} {
+		if got := string(appendAddressList(nil, ParseAddressList(c.in))); got != c.want {
+			t.Errorf("%q: got %s, want %s", c.in, got, c.want)
+		}
+	}
+}
