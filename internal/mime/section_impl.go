@@ -97,6 +97,13 @@ func parseFieldList(s string) ([]string, error) {
 				if s[i] == '\\' && i+1 < len(s) {
 					i++
 				}
+				// A field name is printable US-ASCII (RFC 5322
+				// §3.6.8); NUL, CR, LF and 8-bit bytes cannot be in a
+				// quoted string either (RFC 3501 §9), and String()
+				// would have to send them as a literal.
+				if c := s[i]; c == 0 || c == '\r' || c == '\n' || c >= 0x80 {
+					return nil, fmt.Errorf("%w: byte %#x in field name", ErrBadSection, c)
+				}
 				b.WriteByte(s[i])
 			}
 			if i >= len(s) {
