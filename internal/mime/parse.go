@@ -311,7 +311,9 @@ func paramValue(ps []Param, name string) string {
 // its lines, bounded by MaxHeaderBytes. The values are gathered in one
 // buffer and become substrings of one string (one allocation per header
 // block instead of one per field); names are the canonical lower-case
-// names of headerInteresting (none).
+// names of headerInteresting (no copy per field). A Part keeps
+// substrings of that string (FETCH and SEARCH keep a tree for one
+// message only).
 type headerBuilder struct {
 	fields []Field
 	vals   [][2]int // value extents in buf, per field
