@@ -135,6 +135,14 @@ func unquote(s string) string {
 	if len(s) == 0 || s[0] != '"' {
 		return s
 	}
+	// The common case, nothing to remove but the quotes: a substring.
+	end := 1
+	for end < len(s) && s[end] != '"' && s[end] != '\\' && s[end] != '\r' && s[end] != '\n' {
+		end++
+	}
+	if end == len(s) || s[end] == '"' {
+		return s[1:end]
+	}
 	var b strings.Builder
 	for i := 1; i < len(s); i++ {
 		c := s[i]

@@ -177,3 +177,15 @@ func TestAddressStrayBracket(t *testing.T) {
 		}
 	}
 }
+
+func TestUnquote(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`"abc"`, "abc"}, {`""`, ""}, {`"`, ""}, {`"abc`, "abc"}, {`"a\"b"`, `a"b`},
+		{`"a\\b"`, `a\b`}, {"\"a\nb\"", "ab"}, {"\"a\r\n b\"", "a b"}, {`"a"b"`, "a"},
+		{`plain`, "plain"}, {`"a\`, `a\`}, {`"x" tail`, "x"},
+	} {
+		if got := unquote(c.in); got != c.want {
+			t.Errorf("unquote(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
