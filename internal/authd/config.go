@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"gocourier/internal/pwhash"
 )
 
 // Config is what authdaemond takes from authdaemonrc (reference §10.5).
@@ -27,6 +29,11 @@ type Config struct {
 	// UserDB is the text userdb, a file or a directory (our addition:
 	// Courier compiles the path in).
 	UserDB string
+	// AuthCacheSize is AUTH_CACHE_SIZE (ours): how many successful
+	// verifications of slow password hashes authd remembers
+	// (pwhash.Cache); 0 turns the cache off. Default
+	// pwhash.DefaultCacheSize.
+	AuthCacheSize int
 	// Vars holds every variable of the file, for modules added later.
 	Vars map[string]string
 }
@@ -124,7 +131,7 @@ func LoadConfig(path, defaultVar, defaultUserDB string) (*Config, error) {
 }
 
 func configFromVars(vars map[string]string, defaultVar, defaultUserDB string) *Config {
-	c := &Config{Vars: vars, AuthdaemonVar: defaultVar, UserDB: defaultUserDB, Daemons: 5}
+	c := &Config{Vars: vars, AuthdaemonVar: defaultVar, UserDB: defaultUserDB, Daemons: 5, AuthCacheSize: pwhash.DefaultCacheSize}
 	if v, ok := vars["authmodulelist"]; ok {
 		c.ModuleList = strings.Fields(v)
 	} else {
@@ -139,6 +146,9 @@ func configFromVars(vars map[string]string, defaultVar, defaultUserDB string) *C
 	c.DefaultOptions = vars["DEFAULTOPTIONS"]
 	if n, err := strconv.Atoi(vars["DEBUG_LOGIN"]); err == nil && n >= 0 {
 		c.DebugLogin = n
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(vars["AUTH_CACHE_SIZE"])); err == nil {
+		c.AuthCacheSize = max(n, 0)
 	}
 	if v := vars["USERDB"]; v != "" {
 		c.UserDB = v

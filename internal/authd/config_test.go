@@ -3,6 +3,8 @@ package authd
 import (
 	"strings"
 	"testing"
+
+	"gocourier/internal/pwhash"
 )
 
 func TestParseShellVars(t *testing.T) {
@@ -73,4 +75,36 @@ func FuzzParseShellVars(f *testing.F) {
 		}
 		_ = configFromVars(vars, "/v", "/u")
 	})
+}
+
+func TestAuthCacheSize(t *testing.T) {
+	tests := []struct {
+		name, val string
+		set       bool
+		want      int
+	}{
+		{"default", "", false, pwhash.DefaultCacheSize},
+		{"off", "0", true, 0},
+		{"sized", "50", true, 50},
+		{"spaces", " 7 ", true, 7},
+		{"negative is off", "-3", true, 0},
+		{"garbage keeps default", "lots", true, pwhash.DefaultCacheSize},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			vars := map[string]string{}
+			if tc.set {
+				vars["AUTH_CACHE_SIZE"] = tc.val
+			}
+			cfg := configFromVars(vars, "/v", "/u")
+			if cfg.AuthCacheSize != tc.want {
+				t.Fatalf("AuthCacheSize = %d, want %d", cfg.AuthCacheSize, tc.want)
+			}
+			mods := BuildModules(cfg, nil)
+			c := mods[0].(*UserDBModule).Cache
+			if (c == nil) != (tc.want == 0) {
+				t.Fatalf("cache %v for size %d", c, tc.want)
+			}
+		})
+	}
 }

@@ -19,6 +19,8 @@ import (
 type UserDBModule struct {
 	Source *userdb.Source
 	Logf   func(format string, args ...any)
+	// Cache remembers successful password verifications (nil: none).
+	Cache *pwhash.Cache
 }
 
 // NewUserDBModule serves the userdb at path.
@@ -115,7 +117,7 @@ func (m *UserDBModule) Auth(req *AuthRequest) (*authproto.UserInfo, error) {
 		if !ok {
 			return nil, ErrNotFound
 		}
-		match, err := pwhash.Verify(req.Password, stored)
+		match, err := m.Cache.Verify(req.Password, stored)
 		if err != nil {
 			m.logf("authdaemond: userdb: account %q: %v", e.Name, err)
 		}

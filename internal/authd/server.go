@@ -16,6 +16,9 @@
 //   - Modules never see a CRAM secret leave the daemon: the CRAM response
 //     is verified here, and only the account data is returned.
 //   - Passwords are logged only with DEBUG_LOGIN=2.
+//   - A password check may be answered from the modules' pwhash.Cache only
+//     when the same password already matched the same stored hash; a
+//     failure always pays the full hash (DESIGN.md §1).
 package authd
 
 import (

@@ -465,3 +465,40 @@ func TestDebugLoginLevels(t *testing.T) {
 		}
 	}
 }
+
+// With the verification cache on (the default), an account whose hash is
+// changed behind authd's back (an admin editing the userdb) stops
+// accepting the old password at once: the cache is keyed by the hash.
+// Wrong passwords are never cached.
+func TestAuthCacheFollowsUserdb(t *testing.T) {
+	e := startServer(t, stdUserdb, nil)
+	if e.mod.Cache == nil {
+		t.Fatal("cache off by default")
+	}
+	c := authproto.NewClient(e.sock)
+	for range 2 {
+		if _, err := c.Do(authproto.NewLogin("imap", "alice", "secret")); err != nil {
+			t.Fatalf("login: %v", err)
+		}
+		if _, err := c.Do(authproto.NewLogin("imap", "alice", "wrong")); !errors.Is(err, authproto.ErrFail) {
+			t.Fatalf("wrong password: %v", err)
+		}
+	}
+	if n := e.mod.Cache.Len(); n != 1 {
+		t.Fatalf("cache holds %d entries, want 1 (alice's success)", n)
+	}
+	newHash, err := pwhash.Generate(pwhash.SchemeSHA512Crypt, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(e.userdb, []byte(strings.Replace(stdUserdb, "alice\tuid=5000|gid=5000|home=/srv/mail/alice|mail=/srv/mail/alice/Maildir|systempw="+md5crypt, "alice\tuid=5000|gid=5000|home=/srv/mail/alice|mail=/srv/mail/alice/Maildir|systempw="+newHash, 1)), 0o600)
+	if err := e.mod.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Do(authproto.NewLogin("imap", "alice", "secret")); !errors.Is(err, authproto.ErrFail) {
+		t.Fatalf("old password accepted from the cache after the hash changed: %v", err)
+	}
+	if _, err := c.Do(authproto.NewLogin("imap", "alice", "other")); err != nil {
+		t.Fatalf("new password: %v", err)
+	}
+}

@@ -1,8 +1,8 @@
 // Package charset turns text in a MIME charset into UTF-8, for SEARCH and
 // for RFC 2047 encoded words.
 //
-// Names are resolved with the WHATWG encoding labels (x/text's htmlindex),
-// which cover what mail actually carries (ISO-8859-*, windows-125x, KOI8,
+// Names are resolved with the WHATWG encoding labels (the same table as
+// x/text's htmlindex, as a switch: see lookup), which cover what mail actually carries (ISO-8859-*, windows-125x, KOI8,
 // Shift_JIS, EUC-JP, ISO-2022-JP, GBK/GB18030, Big5, EUC-KR, UTF-16) and
 // map the old names to their supersets (ISO-8859-1 is read as windows-1252,
 // GB2312 as GBK), which is right for matching text.
@@ -19,7 +19,6 @@ import (
 	"io"
 	"strings"
 
-	"golang.org/x/text/encoding/htmlindex"
 	"golang.org/x/text/transform"
 )
 
@@ -43,8 +42,8 @@ func Reader(name string, r io.Reader) (io.Reader, error) {
 	if IsUTF8(name) {
 		return r, nil
 	}
-	enc, err := htmlindex.Get(strings.TrimSpace(name))
-	if err != nil {
+	enc := lookup(strings.ToLower(strings.TrimSpace(name)))
+	if enc == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknown, name)
 	}
 	return transform.NewReader(r, enc.NewDecoder()), nil

@@ -72,6 +72,9 @@ func (s *Server) startSpare() (*spare, error) {
 		ExtraFiles:  []*os.File{theirs}, // fd 3
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
 	}
+	if null := s.nullFile(); null != nil {
+		cmd.Stdin, cmd.Stdout = null, null
+	}
 	err = cmd.Start()
 	theirs.Close()
 	if err != nil {
@@ -87,7 +90,7 @@ func (s *Server) startSpare() (*spare, error) {
 	}
 	s.mu.Unlock()
 	go func() {
-		err := cmd.Wait()
+		err := waitCmd(cmd)
 		sp.mu.Lock()
 		sp.exited = true
 		f := sp.onExit
@@ -107,6 +110,19 @@ func (s *Server) startSpare() (*spare, error) {
 		s.wg.Done()
 	}()
 	return sp, nil
+}
+
+// nullFile is /dev/null, opened once for every spare's fds 0 and 1 (a
+// spare reads nothing from them before its hand-off replaces them);
+// without it exec.Cmd opens and closes /dev/null twice per spare. nil when
+// it cannot be opened: exec.Cmd then opens its own.
+func (s *Server) nullFile() *os.File {
+	s.nullOnce.Do(func() {
+		if f, err := os.OpenFile(os.DevNull, os.O_RDWR|syscall.O_CLOEXEC, 0); err == nil {
+			s.null = f
+		}
+	})
+	return s.null
 }
 
 func exitText(err error) string {

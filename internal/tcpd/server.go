@@ -52,6 +52,8 @@ type Server struct {
 	pool         chan *spare
 	spares       map[int]*os.Process // pre-started, not yet handed a connection
 	spareBackoff time.Duration       // guarded by mu
+	nullOnce     sync.Once
+	null         *os.File // /dev/null for the spares' fds 0/1; nil if it would not open
 }
 
 // envDrop are variables that belong to this daemon and must not reach a
@@ -340,7 +342,7 @@ func (s *Server) handle(c *net.TCPConn, wait bool) int {
 		s.mu.Unlock()
 		release()
 		s.wg.Done()
-		var ee *exec.ExitError
+		var ee interface{ ExitCode() int } // *exec.ExitError or *exitError
 		if errors.As(err, &ee) {
 			return ee.ExitCode()
 		}
@@ -397,7 +399,7 @@ func (s *Server) handle(c *net.TCPConn, wait bool) int {
 	s.mu.Unlock()
 	s.countWarn(n)
 
-	done := func() int { return finish(pid, cmd.Wait()) }
+	done := func() int { return finish(pid, waitCmd(cmd)) }
 	if wait {
 		return done()
 	}
