@@ -414,7 +414,7 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 		}
 		lk = l
 	}
-	defer lk.unlock()
+	defer func() { lk.unlock() }()
 	dbPath := filepath.Join(dir, uiddbFile)
 	db, cached := m.dbCache.get(dbPath)
 	if !cached {
@@ -448,14 +448,24 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 		uids = append(uids, db.NextUID)
 		db.NextUID++
 	}
-	if err := syncDir(cur); err != nil {
-		return 0, nil, err
-	}
+	// The new uiddb is durable before the lock goes (file and directory
+	// fsync), so whoever sees the new UIDs sees ones a crash cannot
+	// give to other files. The renames into cur/ are made durable after
+	// the lock is released, before the caller answers: a crash between
+	// the two can only lose the unanswered messages' files (back in
+	// tmp/), whose UIDs the durable uiddb keeps from being reused
+	// (§9.4: a line without its file is dropped). One fsync less under
+	// the lock that every APPEND and COPY of the folder queues for.
 	if err := m.writeFileAtomic(dir, uiddbFile, uiddb.Format(db), 0o644); err != nil {
 		m.dbCache.forget()
 		return 0, nil, err
 	}
 	m.dbCache.put(dbPath, db)
+	lk.unlock()
+	lk = nil
+	if err := syncDir(cur); err != nil {
+		return 0, nil, err
+	}
 	return db.UIDValidity, uids, nil
 }
 
