@@ -41,6 +41,10 @@ type Folder struct {
 	// durableDB: the identity of the last uiddb a lock-free probe made
 	// sure was durable (probe.go).
 	durableDB [4]int64
+	// own and known: our own changes since the last full scan (own.go).
+	own   *ownWatch
+	known knownState
+	scans int // full scans done (tests)
 }
 
 type msg struct {
@@ -308,6 +312,8 @@ func (f *Folder) KeywordsInUse() []string {
 func (f *Folder) Close() error {
 	err := f.Flush()
 	f.closed = true
+	f.own.close()
+	f.own = nil
 	return err
 }
 
@@ -319,10 +325,20 @@ func (f *Folder) Rescan() (Changes, error) {
 	if f.closed {
 		return Changes{}, ErrClosed
 	}
-	if f.stamp.valid {
-		if s, ok := statStamp(f.dir); ok && s == f.stamp {
-			return Changes{}, nil
+	s, ok := statStamp(f.dir)
+	if f.stamp.valid && ok && s == f.stamp {
+		return Changes{}, nil
+	}
+	// s is taken before the watch is read: a change after it is either
+	// an event there, or shows in the next stamp.
+	if f.unchangedSinceScan() {
+		f.stamp = s
+		if f.ms != nil {
+			// As after a scan: the file records the directories' state
+			// (for other processes' STATUS).
+			f.reconcileModSeqFull()
 		}
+		return Changes{}, nil
 	}
 	ch, err := f.scan()
 	if err == nil && f.ms != nil {
@@ -342,6 +358,8 @@ type scanResult struct {
 	entries    []*msg // by UID
 	// partial: a scanSkip scan left files out (see scanMode).
 	partial bool
+	// moved: new/ name, cur/ name of each file the scan moved (own.go).
+	moved []string
 	// dropped counts uiddb lines whose file is gone (or repeated) that a
 	// probing scan left in the file: the result is right, the uiddb is
 	// only stale (see scan).
@@ -349,9 +367,20 @@ type scanResult struct {
 }
 
 // scan implements §9.4 and merges the result into f.
-func (f *Folder) scan() (Changes, error) {
-	var ch Changes
+func (f *Folder) scan() (ch Changes, err error) {
+	f.scans++
+	// The watch of our own changes covers what this scan lists (own.go).
+	f.arm()
 	stamp, _ := statStamp(f.dir)
+	defer func() {
+		if err != nil {
+			f.disarm()
+		} else {
+			f.setKnown(stamp)
+		}
+	}()
+	// (Each path below that moves files from new/ returns them in
+	// res.moved; expectMoves records them as ours.)
 	first := f.uidv == 0 && len(f.msgs) == 0
 	if first {
 		// Not when APPEND/COPY left \Recent messages to claim.
@@ -374,7 +403,6 @@ func (f *Folder) scan() (Changes, error) {
 	}
 	var lk *dotLock
 	var res scanResult
-	var err error
 	recentFrom := ^uint32(0)
 	locked := false
 	if f.m.opts.UseLocks {
@@ -425,9 +453,12 @@ func (f *Folder) scan() (Changes, error) {
 	}
 	f.merge(res, &ch)
 	f.stamp = stamp
+	f.expectMoves(res.moved)
 	if res.partial {
-		// A lock holder's files were left out: look again next time.
+		// A lock holder's files were left out (maybe renamed into cur/
+		// before the watch was armed): look again next time.
 		f.stamp = dirStamp{}
+		f.disarm()
 	}
 	// saveCache itself refuses when cur/ or new/ changed during the scan
 	// (e.g. files moved from new/); numbering unknown cur/ files only
@@ -700,6 +731,7 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, mode scanMo
 			if !ok {
 				continue
 			}
+			res.moved = append(res.moved, n, dst)
 			b, _, _ := splitName(dst)
 			if _, dup := curIdx[b]; dup {
 				continue // (noDB: dedupeSorted drops it)

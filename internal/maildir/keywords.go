@@ -215,25 +215,30 @@ func (s *kwState) consolidate(m *Maildir, kdir string, entries []*msg, newest ma
 // (imaptest stress: 785 files for 28 messages) every reader re-read all
 // of them whenever the directory changed. An update written by another
 // session after our last load stays until the 15-minute rule removes it.
-func (s *kwState) dropFiles(dir, base string) {
+func (s *kwState) dropFiles(dir, base string) (removed []string) {
 	if s.readOnly || len(s.files[base]) == 0 {
-		return
+		return nil
 	}
 	kdir := filepath.Join(dir, keywordDir)
 	for _, n := range s.files[base] {
-		os.Remove(filepath.Join(kdir, n))
+		if os.Remove(filepath.Join(kdir, n)) == nil {
+			removed = append(removed, n)
+		}
 	}
 	delete(s.files, base)
+	return removed
 }
 
 // writeKeywords records a message's complete keyword set as
 // courierimapkeywords/.N.<base> (via tmp/ and rename, §9.6).
-func (m *Maildir) writeKeywords(dir, base string, kws []string) error {
+// It returns the update file's name.
+func (m *Maildir) writeKeywords(dir, base string, kws []string) (string, error) {
 	kdir := filepath.Join(dir, keywordDir)
 	if err := os.Mkdir(kdir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
+		return "", err
 	}
-	return m.writeFileAtomic(kdir, keywords.StampName(m.kwNow(), base), keywords.FormatUpdate(kws), 0o644)
+	name := keywords.StampName(m.kwNow(), base)
+	return name, m.writeFileAtomic(kdir, name, keywords.FormatUpdate(kws), 0o644)
 }
 
 // MessageKeywords returns base name -> keywords for every message of a

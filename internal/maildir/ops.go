@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"gocourier/internal/maildir/keywords"
 	"gocourier/internal/maildir/uiddb"
 )
@@ -65,6 +67,8 @@ func (f *Folder) SetFlags(uid uint32, flags Flags, kws []string) error {
 				}
 				return fmt.Errorf("maildir: set flags of %d: %w", uid, err)
 			}
+			f.expectCur(unix.IN_MOVED_FROM, filepath.Base(p))
+			f.expectCur(unix.IN_MOVED_TO, nn)
 			x.name, x.flags = nn, nf
 			if f.deferSync {
 				f.syncPending = true
@@ -74,9 +78,11 @@ func (f *Folder) SetFlags(uid uint32, flags Flags, kws []string) error {
 		}
 		if f.m.opts.Keywords && !sameStrings(x.kw, kws) {
 			kws = f.canonKeywords(kws)
-			if err := f.m.writeKeywords(f.dir, x.base, kws); err != nil {
+			name, err := f.m.writeKeywords(f.dir, x.base, kws)
+			if err != nil {
 				return fmt.Errorf("maildir: keywords of %d: %w", uid, err)
 			}
+			f.expectKW(unix.IN_MOVED_TO, name)
 			x.kw = append([]string(nil), kws...)
 			touched = true
 		}
@@ -188,7 +194,10 @@ func (f *Folder) Expunge(uids []uint32) ([]uint32, error) {
 		}
 		bytes += sz
 		count++
-		f.kwState.dropFiles(f.dir, x.base)
+		f.expectCur(unix.IN_DELETE, filepath.Base(p))
+		for _, n := range f.kwState.dropFiles(f.dir, x.base) {
+			f.expectKW(unix.IN_DELETE, n)
+		}
 		gone[uid] = true
 		done = append(done, uid)
 	}
@@ -395,7 +404,7 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 	// the holder).
 	for _, p := range ps {
 		if m.opts.Keywords && len(p.kws) > 0 {
-			if err := m.writeKeywords(dir, p.base, p.kws); err != nil {
+			if _, err := m.writeKeywords(dir, p.base, p.kws); err != nil {
 				for _, p := range ps {
 					os.Remove(p.tmp)
 				}

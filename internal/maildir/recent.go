@@ -2,12 +2,9 @@ package maildir
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
-
-	"golang.org/x/sys/unix"
 )
 
 // recentFile records, per folder, the first UID that no read-write
@@ -119,26 +116,17 @@ func (m *Maildir) markCommitRecent(dir string, uidv, firstNew uint32) {
 	})
 }
 
-// withRecentLock runs fn under an exclusive flock of dir. If dir cannot
+// withRecentLock runs fn under the folder's flock (flockDir, which the
+// mod-sequence file uses too; the two are never nested). If dir cannot
 // be opened or locked, fn runs anyway (see the invariants above); the
 // error says why.
 func withRecentLock(dir string, fn func()) error {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		fn()
-		return fmt.Errorf("maildir: recent lock %s: %w", dir, err)
-	}
-	defer unix.Close(fd)
-	for {
-		err = unix.Flock(fd, unix.LOCK_EX)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
+	unlock, err := flockDir(dir)
 	fn()
 	if err != nil {
-		return fmt.Errorf("maildir: recent lock %s: %w", dir, err)
+		return fmt.Errorf("maildir: recent: %w", err)
 	}
+	unlock()
 	return nil
 }
 
