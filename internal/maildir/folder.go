@@ -38,6 +38,13 @@ type Folder struct {
 	// deferSync/syncPending: see DeferSync.
 	deferSync, syncPending bool
 	ms                     *modseqState // nil until EnableModSeq (modseq.go)
+	// durableDB: the identity of the last uiddb a lock-free probe made
+	// sure was durable (probe.go).
+	durableDB [4]int64
+	// own and known: our own changes since the last full scan (own.go).
+	own   *ownWatch
+	known knownState
+	scans int // full scans done (tests)
 }
 
 type msg struct {
@@ -305,6 +312,8 @@ func (f *Folder) KeywordsInUse() []string {
 func (f *Folder) Close() error {
 	err := f.Flush()
 	f.closed = true
+	f.own.close()
+	f.own = nil
 	return err
 }
 
@@ -316,10 +325,20 @@ func (f *Folder) Rescan() (Changes, error) {
 	if f.closed {
 		return Changes{}, ErrClosed
 	}
-	if f.stamp.valid {
-		if s, ok := statStamp(f.dir); ok && s == f.stamp {
-			return Changes{}, nil
+	s, ok := statStamp(f.dir)
+	if f.stamp.valid && ok && s == f.stamp {
+		return Changes{}, nil
+	}
+	// s is taken before the watch is read: a change after it is either
+	// an event there, or shows in the next stamp.
+	if f.unchangedSinceScan() {
+		f.stamp = s
+		if f.ms != nil {
+			// As after a scan: the file records the directories' state
+			// (for other processes' STATUS).
+			f.reconcileModSeqFull()
 		}
+		return Changes{}, nil
 	}
 	ch, err := f.scan()
 	if err == nil && f.ms != nil {
@@ -337,12 +356,31 @@ type scanResult struct {
 	uidv, next uint32
 	saved      bool
 	entries    []*msg // by UID
+	// partial: a scanSkip scan left files out (see scanMode).
+	partial bool
+	// moved: new/ name, cur/ name of each file the scan moved (own.go).
+	moved []string
+	// dropped counts uiddb lines whose file is gone (or repeated) that a
+	// probing scan left in the file: the result is right, the uiddb is
+	// only stale (see scan).
+	dropped int
 }
 
 // scan implements §9.4 and merges the result into f.
-func (f *Folder) scan() (Changes, error) {
-	var ch Changes
+func (f *Folder) scan() (ch Changes, err error) {
+	f.scans++
+	// The watch of our own changes covers what this scan lists (own.go).
+	f.arm()
 	stamp, _ := statStamp(f.dir)
+	defer func() {
+		if err != nil {
+			f.disarm()
+		} else {
+			f.setKnown(stamp)
+		}
+	}()
+	// (Each path below that moves files from new/ returns them in
+	// res.moved; expectMoves records them as ours.)
 	first := f.uidv == 0 && len(f.msgs) == 0
 	if first {
 		// Not when APPEND/COPY left \Recent messages to claim.
@@ -365,41 +403,28 @@ func (f *Folder) scan() (Changes, error) {
 	}
 	var lk *dotLock
 	var res scanResult
-	var err error
 	recentFrom := ^uint32(0)
 	locked := false
 	if f.m.opts.UseLocks {
-		// Most rescans change nothing on disk: they run without the
-		// dot-lock, and only a scan that has something to write (new/
-		// files, unknown or vanished cur/ files, \Recent to claim) takes
-		// it and starts over. With 50 sessions on one folder, taking the
-		// lock for every rescan serialised all of them (imaptest stress:
-		// commands waiting seconds for the lock).
-		res, err = f.m.scanDirProbe(f.dir, f.ro, f.uidv, true)
-		// A holder of the lock may have renamed a new uiddb into place
-		// and not yet fsynced the directory: seen now and lost in a
-		// crash, its UIDs could be handed out again. Without a lock held
-		// after the read, the version read is durable.
-		if err == nil && lockHeld(f.dir) {
-			err = errNeedLock
-		}
-		if err == nil {
-			if first, ok := readRecent(f.dir, res.uidv); ok && first < res.next {
-				if f.ro {
-					recentFrom = first
-				} else {
-					err = errNeedLock
-				}
+		// probe.go: most rescans run without the dot-lock.
+		res, err = f.probe(first)
+		switch {
+		case errors.Is(err, errTryLock):
+			if lk = f.m.tryLockFolder(f.dir); lk != nil {
+				locked = true
 			}
-		}
-		if errors.Is(err, errNeedLock) {
+			err = nil
+		case errors.Is(err, errNeedLock):
 			l, lerr := f.m.lockFolder(f.dir)
 			if lerr != nil {
 				return ch, lerr
 			}
-			lk, locked = l, true
-		} else if err != nil {
+			lk, locked, err = l, true, nil
+		case err != nil:
 			return ch, err
+		}
+		if !locked {
+			recentFrom = f.m.claimRecent(f.dir, res.uidv, res.next, f.ro)
 		}
 	}
 	if locked || !f.m.opts.UseLocks {
@@ -416,10 +441,9 @@ func (f *Folder) scan() (Changes, error) {
 		f.m.cleanTmp(f.dir)
 		f.cleaned = time.Now()
 	}
-	kw := f.kwState.load(f.m, f.dir, res.entries)
-	if kw != nil {
+	if kw, ok := f.kwState.load(f.m, f.dir, res.entries); ok {
 		for _, e := range res.entries {
-			e.kw = kw[e.base]
+			e.kw = kw.get(e.base)
 		}
 	}
 	for _, e := range res.entries {
@@ -429,6 +453,13 @@ func (f *Folder) scan() (Changes, error) {
 	}
 	f.merge(res, &ch)
 	f.stamp = stamp
+	f.expectMoves(res.moved)
+	if res.partial {
+		// A lock holder's files were left out (maybe renamed into cur/
+		// before the watch was armed): look again next time.
+		f.stamp = dirStamp{}
+		f.disarm()
+	}
 	// saveCache itself refuses when cur/ or new/ changed during the scan
 	// (e.g. files moved from new/); numbering unknown cur/ files only
 	// rewrote the uiddb, whose new identity the cache records.
@@ -533,8 +564,23 @@ func sameStrings(a, b []string) bool {
 // numbered (moved from new/ or unknown cur/ files) come back with recent
 // set: they are \Recent for the caller. A read-only scan writes nothing.
 func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, error) {
-	return m.scanDirProbe(dir, ro, prevUIDV, false)
+	return m.scanDirProbe(dir, ro, prevUIDV, scanWrite)
 }
+
+// scanMode says what scanDirProbe may do.
+type scanMode int
+
+const (
+	// scanWrite moves new/ files, numbers and rewrites the uiddb (under
+	// the dot-lock when IMAP_USELOCKS).
+	scanWrite scanMode = iota
+	// scanProbe changes nothing: errNeedLock as soon as it would.
+	scanProbe
+	// scanSkip changes nothing and leaves out what it would number
+	// (new/ files, cur/ files the uiddb does not know): a lock holder is
+	// numbering them (probe.go). res.partial says so.
+	scanSkip
+)
 
 // errNeedLock: a probing scan found something to write.
 var errNeedLock = errors.New("maildir: scan needs the folder lock")
@@ -544,10 +590,11 @@ var errNeedLock = errors.New("maildir: scan needs the folder lock")
 // that the caller can take the dot-lock and scan again. A probe without
 // the lock is safe: the uiddb is only ever replaced by rename, and a
 // commit caught between its rename into cur/ and its uiddb write shows up
-// as an unknown cur/ file, which makes the probe ask for the lock (and
-// so wait for the commit).
-func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool) (scanResult, error) {
+// as an unknown cur/ file, which makes a scanProbe ask for the lock and a
+// scanSkip leave the file out (probe.go).
+func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, mode scanMode) (scanResult, error) {
 	var res scanResult
+	probe := mode != scanWrite
 	dbPath := filepath.Join(dir, uiddbFile)
 	// The uiddb this handle last wrote (APPEND/COPY commit), if nobody
 	// replaced it since: the rescan after each APPEND to a big selected
@@ -632,10 +679,11 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 	entries := make([]*msg, 0, nmsg)
 	store := make([]msg, nmsg)
 	used := 0
+	dropped := 0
 	for _, e := range db.Entries {
 		i, ok := curIdx[e.Name]
 		if !ok || matched[i] {
-			dirty = true // dropped (or a duplicate uiddb line)
+			dropped++ // gone (or a duplicate uiddb line)
 			if ok && i >= 0 && bases[i] == e.Name {
 				// A repeated name: the remembered copy (if any) must
 				// not reach commit(), which would write it back.
@@ -654,6 +702,10 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 		if matched[i] {
 			continue
 		}
+		if mode == scanSkip {
+			res.partial = true
+			continue
+		}
 		x := &store[used]
 		used++
 		*x = msg{base: bases[i], name: n, flags: flagsOf(n), crlf: -1}
@@ -668,6 +720,10 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 			if n == "" || n[0] == '.' {
 				continue
 			}
+			if mode == scanSkip {
+				res.partial = true
+				break
+			}
 			if probe {
 				return res, errNeedLock
 			}
@@ -675,6 +731,7 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 			if !ok {
 				continue
 			}
+			res.moved = append(res.moved, n, dst)
 			b, _, _ := splitName(dst)
 			if _, dup := curIdx[b]; dup {
 				continue // (noDB: dedupeSorted drops it)
@@ -705,11 +762,18 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 		dirty = true
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].uid < entries[j].uid })
-	res.uidv, res.next, res.entries, res.saved = db.UIDValidity, db.NextUID, entries, exists && db.HeaderOK && !dirty
+	res.uidv, res.next, res.entries = db.UIDValidity, db.NextUID, entries
+	res.saved = exists && db.HeaderOK && !dirty && dropped == 0 && !res.partial
 	if dirty && !ro && probe {
 		return res, errNeedLock
 	}
-	if dirty && !ro {
+	if probe {
+		// Only lines of vanished files: the caller decides whether the
+		// rewrite is worth the lock (scan).
+		res.dropped = dropped
+		return res, nil
+	}
+	if (dirty || dropped > 0) && !ro {
 		out := uiddb.DB{HeaderOK: true, UIDValidity: db.UIDValidity, NextUID: db.NextUID, Entries: make([]uiddb.Entry, len(entries))}
 		for i, e := range entries {
 			out.Entries[i] = uiddb.Entry{UID: e.uid, Name: e.base}

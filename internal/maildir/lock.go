@@ -1,6 +1,7 @@
 package maildir
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +11,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // Courier's dot-lock (§9.15): a unique file in tmp/ is link()ed to
@@ -31,6 +35,17 @@ type dotLock struct{ path string }
 // lockFolder takes dir/tmp/courier.lock, waiting while someone else holds
 // a fresh one.
 func (m *Maildir) lockFolder(dir string) (*dotLock, error) {
+	return m.takeLock(dir, true)
+}
+
+// tryLockFolder takes the lock only if nobody holds it now; nil means
+// someone does (or the attempt failed: the caller goes on without it).
+func (m *Maildir) tryLockFolder(dir string) *dotLock {
+	l, _ := m.takeLock(dir, false)
+	return l
+}
+
+func (m *Maildir) takeLock(dir string, wait bool) (*dotLock, error) {
 	tmpDir := filepath.Join(dir, "tmp")
 	lp := filepath.Join(tmpDir, lockName)
 	uniq := filepath.Join(tmpDir, m.uniqName("courierlock"))
@@ -42,7 +57,8 @@ func (m *Maildir) lockFolder(dir string) (*dotLock, error) {
 	f.Close()
 	defer os.Remove(uniq)
 	deadline := time.Now().Add(lockMaxWait)
-	wait := lockPollMin
+	poll := lockPollMin
+	var w *unlockWatch
 	for {
 		err := os.Link(uniq, lp)
 		if err == nil {
@@ -56,15 +72,86 @@ func (m *Maildir) lockFolder(dir string) (*dotLock, error) {
 			os.Remove(lp)
 			continue
 		}
-		if time.Now().After(deadline) {
+		if !wait || time.Now().After(deadline) {
 			return nil, fmt.Errorf("maildir: lock %s: %w", dir, ErrLocked)
 		}
-		// Holders keep the lock for a scan or a commit, usually
-		// about a millisecond: start polling fast and back off to
-		// lockPoll, so that sessions contending for one folder do not
-		// each lose 50 ms per command (bench stress).
-		time.Sleep(wait)
-		wait = min(2*wait, lockPoll)
+		// Holders keep the lock for a commit, a few milliseconds: wake
+		// when courier.lock is removed (inotify, as Courier uses FAM),
+		// and poll as well, from 1 ms backing off to lockPoll, for
+		// filesystems whose changes inotify does not see (NFS: another
+		// host's holder).
+		if w == nil {
+			w = watchUnlock(tmpDir)
+			defer w.close()
+		}
+		w.wait(poll)
+		poll = min(2*poll, lockPoll)
+	}
+}
+
+// unlockWatch reports the removal of a tmp/ directory's courier.lock.
+type unlockWatch struct{ fd int }
+
+// watchUnlock starts watching tmpDir; on failure the result only sleeps.
+func watchUnlock(tmpDir string) *unlockWatch {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return &unlockWatch{fd: -1}
+	}
+	if _, err := unix.InotifyAddWatch(fd, tmpDir, unix.IN_DELETE|unix.IN_MOVED_FROM); err != nil {
+		unix.Close(fd)
+		return &unlockWatch{fd: -1}
+	}
+	return &unlockWatch{fd: fd}
+}
+
+// wait returns when courier.lock may have been removed, or after d.
+func (w *unlockWatch) wait(d time.Duration) {
+	if w.fd < 0 {
+		time.Sleep(d)
+		return
+	}
+	deadline := time.Now().Add(d)
+	var buf [4096]byte
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return
+		}
+		pfd := []unix.PollFd{{Fd: int32(w.fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(pfd, int(left.Milliseconds())+1)
+		if err != nil && err != unix.EINTR {
+			time.Sleep(left)
+			return
+		}
+		if n <= 0 {
+			continue
+		}
+		// Other files come and go in tmp/ (messages being written):
+		// only the lock's removal is worth another link attempt.
+		for {
+			m, err := unix.Read(w.fd, buf[:])
+			if err != nil || m <= 0 {
+				break
+			}
+			for off := 0; off+unix.SizeofInotifyEvent <= m; {
+				ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+				name := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(ev.Len)]
+				if i := bytes.IndexByte(name, 0); i >= 0 {
+					name = name[:i]
+				}
+				if string(name) == lockName || ev.Mask&unix.IN_Q_OVERFLOW != 0 {
+					return
+				}
+				off += unix.SizeofInotifyEvent + int(ev.Len)
+			}
+		}
+	}
+}
+
+func (w *unlockWatch) close() {
+	if w != nil && w.fd >= 0 {
+		unix.Close(w.fd)
 	}
 }
 

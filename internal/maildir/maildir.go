@@ -6,12 +6,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -512,35 +512,44 @@ func (m *Maildir) writeSubs(subs []string) error {
 // buffer by doubling copied and cleared it several times over); a file
 // that grows while being read is still read to its end or the limit.
 func readFileLimit(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	// Raw system calls, as for message files (rawread.go): every rescan
+	// of a busy folder reads the uiddb, keyword files and \Recent file,
+	// and os.File's bookkeeping cost more than the reads. O_NONBLOCK in
+	// rawOpen and the type check keep a FIFO or device planted in the
+	// maildir from hanging or flooding the session.
+	fd, err := rawOpen(path)
 	if err != nil {
-		return nil, err
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
-	defer f.Close()
-	size := int64(512)
-	if st, err := f.Stat(); err == nil && st.Size() > 0 {
-		size = st.Size() + 1 // +1: EOF is seen without a regrowth
+	defer rawClose(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
-	if size > limit {
-		size = limit
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: errNotRegular}
+	}
+	size := min(st.Size+1, limit) // +1: EOF is seen without a regrowth
+	if size <= 0 {
+		size = min(512, limit)
 	}
 	b := make([]byte, 0, size)
 	for int64(len(b)) < limit {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]
 		}
-		room := cap(b) - len(b)
-		if int64(room) > limit-int64(len(b)) {
-			room = int(limit - int64(len(b)))
+		room := min(int64(cap(b)-len(b)), limit-int64(len(b)))
+		n, err := rawRead(fd, b[len(b):len(b)+int(room)])
+		if err != nil {
+			return b, &fs.PathError{Op: "read", Path: path, Err: err}
 		}
-		n, err := f.Read(b[len(b) : len(b)+room])
-		b = b[:len(b)+n]
-		if err == io.EOF {
+		if n == 0 {
 			return b, nil
 		}
-		if err != nil {
-			return b, err
-		}
+		b = b[:len(b)+n]
 	}
 	return b, nil
 }
+
+// errNotRegular: a metadata file that is not a regular file.
+var errNotRegular = errors.New("not a regular file")

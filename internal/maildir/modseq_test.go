@@ -654,7 +654,7 @@ func journalFile(recs ...string) string {
 // rec frames a payload as a record with a correct length and checksum
 // (whatever the payload says).
 func rec(p string) string {
-	return fmt.Sprintf("J %d %08x %s\n", len(p), crc32.Checksum([]byte(p), castagnoli), p)
+	return fmt.Sprintf("J %d %08x %s\n", len(p), crc32.Checksum([]byte(p), castagnoli()), p)
 }
 
 func TestParseModSeqJournal(t *testing.T) {

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"gocourier/internal/maildir/keywords"
 	"gocourier/internal/maildir/uiddb"
 )
@@ -65,6 +67,8 @@ func (f *Folder) SetFlags(uid uint32, flags Flags, kws []string) error {
 				}
 				return fmt.Errorf("maildir: set flags of %d: %w", uid, err)
 			}
+			f.expectCur(unix.IN_MOVED_FROM, filepath.Base(p))
+			f.expectCur(unix.IN_MOVED_TO, nn)
 			x.name, x.flags = nn, nf
 			if f.deferSync {
 				f.syncPending = true
@@ -74,9 +78,11 @@ func (f *Folder) SetFlags(uid uint32, flags Flags, kws []string) error {
 		}
 		if f.m.opts.Keywords && !sameStrings(x.kw, kws) {
 			kws = f.canonKeywords(kws)
-			if err := f.m.writeKeywords(f.dir, x.base, kws); err != nil {
+			name, err := f.m.writeKeywords(f.dir, x.base, kws)
+			if err != nil {
 				return fmt.Errorf("maildir: keywords of %d: %w", uid, err)
 			}
+			f.expectKW(unix.IN_MOVED_TO, name)
 			x.kw = append([]string(nil), kws...)
 			touched = true
 		}
@@ -188,7 +194,10 @@ func (f *Folder) Expunge(uids []uint32) ([]uint32, error) {
 		}
 		bytes += sz
 		count++
-		f.kwState.dropFiles(f.dir, x.base)
+		f.expectCur(unix.IN_DELETE, filepath.Base(p))
+		for _, n := range f.kwState.dropFiles(f.dir, x.base) {
+			f.expectKW(unix.IN_DELETE, n)
+		}
 		gone[uid] = true
 		done = append(done, uid)
 	}
@@ -395,7 +404,7 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 	// the holder).
 	for _, p := range ps {
 		if m.opts.Keywords && len(p.kws) > 0 {
-			if err := m.writeKeywords(dir, p.base, p.kws); err != nil {
+			if _, err := m.writeKeywords(dir, p.base, p.kws); err != nil {
 				for _, p := range ps {
 					os.Remove(p.tmp)
 				}
@@ -414,7 +423,7 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 		}
 		lk = l
 	}
-	defer lk.unlock()
+	defer func() { lk.unlock() }()
 	dbPath := filepath.Join(dir, uiddbFile)
 	db, cached := m.dbCache.get(dbPath)
 	if !cached {
@@ -448,14 +457,24 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 		uids = append(uids, db.NextUID)
 		db.NextUID++
 	}
-	if err := syncDir(cur); err != nil {
-		return 0, nil, err
-	}
+	// The new uiddb is durable before the lock goes (file and directory
+	// fsync), so whoever sees the new UIDs sees ones a crash cannot
+	// give to other files. The renames into cur/ are made durable after
+	// the lock is released, before the caller answers: a crash between
+	// the two can only lose the unanswered messages' files (back in
+	// tmp/), whose UIDs the durable uiddb keeps from being reused
+	// (§9.4: a line without its file is dropped). One fsync less under
+	// the lock that every APPEND and COPY of the folder queues for.
 	if err := m.writeFileAtomic(dir, uiddbFile, uiddb.Format(db), 0o644); err != nil {
 		m.dbCache.forget()
 		return 0, nil, err
 	}
 	m.dbCache.put(dbPath, db)
+	lk.unlock()
+	lk = nil
+	if err := syncDir(cur); err != nil {
+		return 0, nil, err
+	}
 	return db.UIDValidity, uids, nil
 }
 

@@ -2,6 +2,7 @@ package maildir
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"strconv"
 )
@@ -23,8 +24,15 @@ import (
 // Invariants:
 //   - The boundary only grows within one UIDVALIDITY, except that a
 //     commit (APPEND/COPY) creates it at its first new UID when it is
-//     missing; it is read and written under the folder's dot-lock
-//     (IMAP_USELOCKS), so exactly one read-write session claims a UID.
+//     missing; every change is a read and write under an exclusive
+//     flock(2) of the folder directory (withRecentLock), so exactly one
+//     read-write session claims a UID. Not the dot-lock: rescans that
+//     claim would queue behind commits (probe.go); the flock is only
+//     ever held for this read and write, and a commit takes it inside
+//     the dot-lock, never the other way round. Only our processes use
+//     it (Courier has no \Recent file); on a filesystem without flock
+//     a claim goes ahead unlocked, which at worst shows one message
+//     \Recent in two sessions.
 //   - It is written without fsync: losing it can only make messages lose
 //     \Recent, never touch a message or a UID.
 //   - A file for another UIDVALIDITY, or one that does not parse, counts
@@ -64,19 +72,30 @@ func (m *Maildir) writeRecent(dir string, uidv, first uint32) {
 	m.writeFileRename(dir, recentFile, data, 0o644, false)
 }
 
-// claimRecent is called by a scan, under the dot-lock, with the scan's
-// UIDVALIDITY and next UID. It returns the first UID that is \Recent for
-// the caller (messages numbered by the scan itself are \Recent anyway);
-// a read-write caller moves the boundary to next, taking those messages'
-// \Recent away from every later session. A missing boundary means
-// nothing below next is recent.
+// claimRecent is called by a scan with its UIDVALIDITY and next UID. It
+// returns the first UID that is \Recent for the caller (messages
+// numbered by the scan itself are \Recent anyway); a read-write caller
+// moves the boundary to next, taking those messages' \Recent away from
+// every later session. A missing boundary means nothing below next is
+// recent. Most scans find nothing to claim and take no lock.
+//
+// The lock is best effort (withRecentLock), as is the write.
 func (m *Maildir) claimRecent(dir string, uidv, next uint32, ro bool) uint32 {
 	first, ok := readRecent(dir, uidv)
 	if !ok || first >= next {
 		return next
 	}
-	if !ro {
-		m.writeRecent(dir, uidv, next)
+	if ro {
+		return first
+	}
+	withRecentLock(dir, func() {
+		first, ok = readRecent(dir, uidv)
+		if ok && first < next {
+			m.writeRecent(dir, uidv, next)
+		}
+	})
+	if !ok || first >= next {
+		return next
 	}
 	return first
 }
@@ -89,7 +108,26 @@ func (m *Maildir) markCommitRecent(dir string, uidv, firstNew uint32) {
 	if first, ok := readRecent(dir, uidv); ok && first <= firstNew {
 		return
 	}
-	m.writeRecent(dir, uidv, firstNew)
+	withRecentLock(dir, func() {
+		if first, ok := readRecent(dir, uidv); ok && first <= firstNew {
+			return
+		}
+		m.writeRecent(dir, uidv, firstNew)
+	})
+}
+
+// withRecentLock runs fn under the folder's flock (flockDir, which the
+// mod-sequence file uses too; the two are never nested). If dir cannot
+// be opened or locked, fn runs anyway (see the invariants above); the
+// error says why.
+func withRecentLock(dir string, fn func()) error {
+	unlock, err := flockDir(dir)
+	fn()
+	if err != nil {
+		return fmt.Errorf("maildir: recent: %w", err)
+	}
+	unlock()
+	return nil
 }
 
 // recentPending reports whether committed messages wait to be claimed.

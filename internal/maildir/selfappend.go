@@ -4,6 +4,8 @@ import (
 	"io"
 	"path/filepath"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // AppendSelf stores a message into this (opened) folder, as Maildir.Append
@@ -28,8 +30,11 @@ import (
 //     gocouriermodseq, so it must come from a scan.
 //
 // f.stamp is left as it was, so the next Rescan still compares the
-// directories with the state before the append and scans in full:
-// changes by other processes are only reported later, never lost.
+// directories with the state before the append: changes by other
+// processes are only reported later, never lost. When the folder's
+// watch of its own changes (own.go) is armed, the rename into cur/ and
+// the uiddb we wrote are recorded as ours, so that Rescan need not list
+// cur/ unless someone else changed something too.
 func (f *Folder) AppendSelf(r io.Reader, flags Flags, kws []string, date time.Time) (uidv, uid uint32, known bool, err error) {
 	if f.closed {
 		return 0, 0, false, ErrClosed
@@ -55,5 +60,7 @@ func (f *Folder) AppendSelf(r io.Reader, flags Flags, kws []string, date time.Ti
 	x := &msg{uid: res.UID, base: last.Name, name: name, flags: flagsOf(name), crlf: -1}
 	f.msgs = append(f.msgs, x)
 	f.next = res.UID + 1
+	f.expectCur(unix.IN_MOVED_TO, name)
+	f.knowUIDDB()
 	return res.UIDValidity, res.UID, true, nil
 }
