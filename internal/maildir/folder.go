@@ -377,6 +377,7 @@ func (f *Folder) scan() (ch Changes, err error) {
 			f.disarm()
 		} else {
 			f.setKnown(stamp)
+			f.dropSmallWatch()
 		}
 	}()
 	// (Each path below that moves files from new/ returns them in

@@ -73,7 +73,10 @@ type knownState struct {
 func (f *Folder) arm() {
 	w := f.own
 	if w == nil {
-		if !fineTimestamps(f.dir) {
+		// Small folders list fast and keep no watch (see ownWatchMin);
+		// a first scan does not know the size yet and drops the watch
+		// afterwards (dropSmallWatch).
+		if !fineTimestamps(f.dir) || (f.uidv != 0 && len(f.msgs) < ownWatchMin) {
 			return
 		}
 		fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
@@ -102,6 +105,22 @@ func (f *Folder) arm() {
 	w.drain(false, nil)
 	clear(w.expect)
 	w.armed = true
+}
+
+// ownWatchMin: folders with fewer messages keep no watch. Each watch is
+// an inotify instance, and the kernel allows 128 per user by default
+// (fs.inotify.max_user_instances): on a host where every mailbox belongs
+// to one system user, watches for folders that list in a millisecond
+// would take them from IDLE (which shares the folder's instance, see
+// Watch) for nothing.
+var ownWatchMin = 1000
+
+// dropSmallWatch closes the watch of a folder that turned out small.
+func (f *Folder) dropSmallWatch() {
+	if f.own != nil && len(f.msgs) < ownWatchMin {
+		f.own.close()
+		f.own = nil
+	}
 }
 
 // setKnown records what the scan that armed the watch saw: the keyword

@@ -12,6 +12,8 @@ import (
 // APPEND, Rescan reports nothing and lists nothing; a change by anyone
 // else after them is still seen (own.go).
 func TestOwnChangesNeedNoScan(t *testing.T) {
+	defer func(old int) { ownWatchMin = old }(ownWatchMin)
+	ownWatchMin = 0
 	m := newMaildir(t, Options{UseLocks: true, Keywords: true})
 	appendN(t, m, "INBOX", 5)
 	f, err := m.OpenFolder("INBOX", false)
@@ -118,4 +120,71 @@ func TestOwnChangesNeedNoScan(t *testing.T) {
 		t.Fatal(err)
 	}
 	rescanSees("foreign APPEND", func(ch Changes) bool { return len(ch.New) == 1 })
+}
+
+// TestIdleSharesOwnWatch: IDLE's Watch reads the folder's own watch (one
+// inotify instance per session), is woken by a delivery, and the Rescan
+// after it scans in full.
+func TestIdleSharesOwnWatch(t *testing.T) {
+	defer func(old int) { ownWatchMin = old }(ownWatchMin)
+	ownWatchMin = 0
+	m := newMaildir(t, Options{UseLocks: true})
+	appendN(t, m, "INBOX", 2)
+	f, err := m.OpenFolder("INBOX", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.own == nil {
+		t.Skip("no inotify watch on this filesystem")
+	}
+	ch, stop, err := f.Watch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, m.Root(), "1000000000.M1P1.test.host", "Subject: d\n\nx\n")
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatal("IDLE not woken by a delivery")
+	}
+	stop()
+	before := f.scans
+	c, err := f.Rescan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.scans == before || len(c.New) != 1 {
+		t.Errorf("rescan after IDLE: scanned=%v, new %d", f.scans != before, len(c.New))
+	}
+	// The watch still works for our own changes afterwards.
+	if err := f.SetFlags(1, FlagSeen, nil); err != nil {
+		t.Fatal(err)
+	}
+	before = f.scans
+	if _, err := f.Rescan(); err != nil || f.scans != before {
+		t.Errorf("own STORE after IDLE: scanned=%v %v", f.scans != before, err)
+	}
+}
+
+// TestSmallFolderNoWatch: folders under ownWatchMin keep no inotify
+// instance.
+func TestSmallFolderNoWatch(t *testing.T) {
+	m := newMaildir(t, Options{UseLocks: true})
+	appendN(t, m, "INBOX", 3)
+	f, err := m.OpenFolder("INBOX", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.own != nil {
+		t.Error("a 3-message folder keeps a watch")
+	}
+	if err := f.SetFlags(1, FlagSeen, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Rescan(); err != nil {
+		t.Fatal(err)
+	}
+	if x, _ := f.Message(1); x.Flags != FlagSeen {
+		t.Errorf("flags %v", x.Flags)
+	}
 }

@@ -14,15 +14,31 @@ import (
 // Rescan"; events are coalesced (buffer 1). stop releases the watch and
 // closes the channel.
 func (f *Folder) Watch() (<-chan struct{}, func(), error) {
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
-	if err != nil {
-		return nil, nil, fmt.Errorf("maildir: inotify: %w", err)
-	}
-	const mask = unix.IN_CREATE | unix.IN_MOVED_TO | unix.IN_MOVED_FROM | unix.IN_DELETE | unix.IN_ATTRIB | unix.IN_CLOSE_WRITE
-	for _, sub := range []string{"new", "cur", keywordDir} {
-		if _, err := unix.InotifyAddWatch(fd, filepath.Join(f.dir, sub), mask); err != nil && sub != keywordDir {
-			unix.Close(fd)
-			return nil, nil, fmt.Errorf("maildir: inotify watch %s: %w", sub, err)
+	var fd int
+	if f.own != nil {
+		// The watch of our own changes (own.go) already reports every
+		// change to cur/, new/ and the keyword directory: share its
+		// inotify instance (a duplicate descriptor reads the same
+		// queue) rather than take another of the user's 128. Its
+		// events now go to IDLE, so the next Rescan scans in full.
+		d, err := unix.FcntlInt(uintptr(f.own.fd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return nil, nil, fmt.Errorf("maildir: inotify: %w", err)
+		}
+		f.disarm()
+		fd = d
+	} else {
+		var err error
+		fd, err = unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+		if err != nil {
+			return nil, nil, fmt.Errorf("maildir: inotify: %w", err)
+		}
+		const mask = unix.IN_CREATE | unix.IN_MOVED_TO | unix.IN_MOVED_FROM | unix.IN_DELETE | unix.IN_ATTRIB | unix.IN_CLOSE_WRITE
+		for _, sub := range []string{"new", "cur", keywordDir} {
+			if _, err := unix.InotifyAddWatch(fd, filepath.Join(f.dir, sub), mask); err != nil && sub != keywordDir {
+				unix.Close(fd)
+				return nil, nil, fmt.Errorf("maildir: inotify watch %s: %w", sub, err)
+			}
 		}
 	}
 	file := os.NewFile(uintptr(fd), "inotify")
