@@ -49,6 +49,9 @@ type ownWatch struct {
 	armed       bool
 	expect      map[ownEvent]int
 	kwWatchFail bool
+	// shared: IDLE reads the queue too (Watch); its events are not ours
+	// to account for, so the watch stays disarmed meanwhile.
+	shared bool
 }
 
 type ownEvent struct {
@@ -104,7 +107,7 @@ func (f *Folder) arm() {
 	}
 	w.drain(false, nil)
 	clear(w.expect)
-	w.armed = true
+	w.armed = !w.shared
 }
 
 // ownWatchMin: folders with fewer messages keep no watch. Each watch is

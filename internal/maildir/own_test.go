@@ -147,7 +147,22 @@ func TestIdleSharesOwnWatch(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("IDLE not woken by a delivery")
 	}
+	// IDLE's sync scans; a change after it is read by IDLE's goroutine,
+	// so the Rescan it triggers must not trust the (shared) queue.
+	if _, err := f.Rescan(); err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, m.Root(), "1000000001.M1P1.test.host", "Subject: e\n\nx\n")
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatal("IDLE not woken by the second delivery")
+	}
+	if c, err := f.Rescan(); err != nil || len(c.New) != 1 {
+		t.Fatalf("second delivery during IDLE: new %d, %v", len(c.New), err)
+	}
 	stop()
+	deliver(t, m.Root(), "1000000002.M1P1.test.host", "Subject: f\n\nx\n")
 	before := f.scans
 	c, err := f.Rescan()
 	if err != nil {

@@ -26,6 +26,7 @@ func (f *Folder) Watch() (<-chan struct{}, func(), error) {
 			return nil, nil, fmt.Errorf("maildir: inotify: %w", err)
 		}
 		f.disarm()
+		f.own.shared = true
 		fd = d
 	} else {
 		var err error
@@ -62,6 +63,15 @@ func (f *Folder) Watch() (<-chan struct{}, func(), error) {
 			}
 		}
 	}()
-	stop := func() { file.Close() }
+	own := f.own
+	stop := func() {
+		file.Close()
+		if own != nil && own == f.own {
+			// Events read by IDLE are gone: the next Rescan scans (and
+			// arms) in full.
+			own.shared = false
+			own.armed = false
+		}
+	}
 	return ch, stop, nil
 }
