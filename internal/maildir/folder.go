@@ -588,6 +588,13 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 	} else if db.BadLines > 0 {
 		dirty = true
 	}
+	// A probe that already knows it will write stops here: the caller
+	// scans again under the lock, so listing and sorting cur/ now would
+	// be done twice (a first open of a big folder, which has no uiddb,
+	// listed and sorted 100,000 names twice).
+	if probe && dirty && !ro {
+		return res, errNeedLock
+	}
 	cur := filepath.Join(dir, "cur")
 	names, err := readNames(cur)
 	if err != nil {
@@ -658,6 +665,11 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 		used++
 		*x = msg{base: bases[i], name: n, flags: flagsOf(n), crlf: -1}
 		pending = append(pending, x)
+	}
+	// Unknown cur/ files get numbered (unless the UID space is used up),
+	// which makes the uiddb dirty: the same early stop as above.
+	if probe && !ro && (dirty || len(pending) > 0 && db.NextUID != ^uint32(0)) {
+		return res, errNeedLock
 	}
 
 	moved := map[string]bool{}
