@@ -2,9 +2,13 @@ package maildir
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"gocourier/internal/maildir/pop3list"
 )
 
 // TestProbeStopsEarly: the lock-free probe scan gives up as soon as it
@@ -49,5 +53,75 @@ func TestProbeStopsEarly(t *testing.T) {
 				t.Fatal("probe listed an unlistable cur/ without error")
 			}
 		})
+	}
+}
+
+// TestSortArrival: sortArrival gives pop3list.Compare's order (Courier's
+// numbering order), with files of one base kept in listing order, on
+// named edge cases and on shuffled lists with many ties.
+func TestSortArrival(t *testing.T) {
+	check := func(t *testing.T, names []string) {
+		t.Helper()
+		p := make([]*msg, len(names))
+		for i, n := range names {
+			p[i] = &msg{base: n, crlf: int64(i)} // crlf: listing position
+		}
+		sortArrival(p)
+		for i := 1; i < len(p); i++ {
+			c := pop3list.Compare(p[i-1].base, p[i].base)
+			if c > 0 || c == 0 && p[i-1].crlf > p[i].crlf {
+				t.Fatalf("out of order at %d: %q (#%d) before %q (#%d)", i, p[i-1].base, p[i-1].crlf, p[i].base, p[i].crlf)
+			}
+		}
+	}
+	cases := []struct {
+		name  string
+		names []string
+	}{
+		{"empty", nil},
+		{"one", []string{"5.a"}},
+		{"sorted", []string{"1.a", "2.a", "3.a"}},
+		{"reversed", []string{"3.a", "2.a", "1.a"}},
+		{"numeric not bytewise", []string{"10.a", "9.a", "100.a"}},
+		{"same second bytewise", []string{"7.c", "7.a", "7.b"}},
+		{"prefix shorter first", []string{"7.ab", "7.a"}},
+		{"no number counts as 0", []string{"x", "1.a", "-3.a", "a"}},
+		{"duplicate bases keep listing order", []string{"2.a", "1.a", "2.a", "1.a", "2.a"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { check(t, tc.names) })
+	}
+	t.Run("random ties", func(t *testing.T) {
+		r := rand.New(rand.NewPCG(1, 2))
+		for round := 0; round < 50; round++ {
+			n := r.IntN(300)
+			names := make([]string, n)
+			for i := range names {
+				names[i] = fmt.Sprintf("%d.M%dP%d.h", 1700000000+r.IntN(20), r.IntN(5), r.IntN(3))
+			}
+			check(t, names)
+		}
+	})
+}
+
+// BenchmarkSortArrival: the sort of a first open of 100,000 names in
+// readdir (hash) order.
+func BenchmarkSortArrival(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	names := make([]string, 100000)
+	for i := range names {
+		names[i] = fmt.Sprintf("%d.M%dP%d.bench,S=%d", 1700000000+i/3, i%1000000, 1000+i%30000, 300+i%800)
+	}
+	r.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
+	store := make([]msg, len(names))
+	orig := make([]*msg, len(names))
+	for i, n := range names {
+		store[i] = msg{base: n}
+		orig[i] = &store[i]
+	}
+	p := make([]*msg, len(names))
+	for b.Loop() {
+		copy(p, orig)
+		sortArrival(p)
 	}
 }

@@ -2,12 +2,14 @@ package maildir
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -37,11 +39,12 @@ type Folder struct {
 	closed  bool
 	// deferSync/syncPending: see DeferSync.
 	deferSync, syncPending bool
+	ms                     *modseqState // nil until EnableModSeq (modseq.go)
+
 	// cacheDue: the first scan's snapshot cache is still to be written,
 	// for the directories as stamped in cacheStamp (see SaveDeferred).
 	cacheDue   bool
 	cacheStamp dirStamp
-	ms                     *modseqState // nil until EnableModSeq (modseq.go)
 }
 
 type msg struct {
@@ -738,7 +741,11 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 		entries = append(entries, p)
 		dirty = true
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].uid < entries[j].uid })
+	// Usually sorted already (uiddb lines ascend, new UIDs come after
+	// them): check before sorting.
+	if !slices.IsSortedFunc(entries, func(a, b *msg) int { return cmp.Compare(a.uid, b.uid) }) {
+		sort.Slice(entries, func(i, j int) bool { return entries[i].uid < entries[j].uid })
+	}
 	res.uidv, res.next, res.entries, res.saved = db.UIDValidity, db.NextUID, entries, exists && db.HeaderOK && !dirty
 	if dirty && !ro && probe {
 		return res, errNeedLock
@@ -779,33 +786,6 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, probe bool)
 	return res, nil
 }
 
-// byArrival sorts new entries as pop3list.Compare does, with the leading
-// numbers computed once (a first open of a big folder sorts them all).
-// Equal base names (two files of one message) are ordered by their
-// position in the listing (cur/ in readdir order, then new/), so the
-// first one listed comes first.
-type byArrival struct {
-	m     []*msg
-	keys  []int64
-	order []int32
-}
-
-func (b byArrival) Len() int { return len(b.m) }
-func (b byArrival) Swap(i, j int) {
-	b.m[i], b.m[j] = b.m[j], b.m[i]
-	b.keys[i], b.keys[j] = b.keys[j], b.keys[i]
-	b.order[i], b.order[j] = b.order[j], b.order[i]
-}
-func (b byArrival) Less(i, j int) bool {
-	if b.keys[i] != b.keys[j] {
-		return b.keys[i] < b.keys[j]
-	}
-	if c := pop3list.Compare(b.m[i].base, b.m[j].base); c != 0 {
-		return c < 0
-	}
-	return b.order[i] < b.order[j]
-}
-
 // moveToCur moves the new/ entry n into cur/, adding the empty ":2,"
 // info when the name has none, and returns its cur/ name. ok is false
 // when the file is gone (another process moved it first: silently) or the
@@ -824,18 +804,57 @@ func moveToCur(newDir, cur, n string) (dst string, ok bool) {
 	return dst, true
 }
 
-// sortArrival puts messages to be numbered in Courier's order (byArrival).
+// arrivalKey is one message to number: the leading number of its name
+// (computed once), its base name and its position in the listing.
+type arrivalKey struct {
+	num  int64
+	base string
+	pos  int
+}
+
+// sortArrival puts messages to be numbered in Courier's order, that of
+// pop3list.Compare: by the leading number of the name (arrival time; a
+// name without one counts as 0), then bytewise. Base names hold no ':',
+// where Compare stops, nor NUL, so the bytewise part is strings.Compare.
+// Equal base names (two files of one message) keep their order in the
+// listing (cur/ in readdir order, then new/), so the first one listed
+// comes first. A first open sorts every name of the folder: the sort
+// moves self-contained keys (no pointer chasing per comparison), not
+// three parallel slices through an interface.
 func sortArrival(pending []*msg) {
 	if len(pending) < 2 {
 		return
 	}
-	keys := make([]int64, len(pending))
-	order := make([]int32, len(pending))
+	keys := make([]arrivalKey, len(pending))
+	sorted := true
 	for i, p := range pending {
-		keys[i] = pop3list.LeadingNum(p.base)
-		order[i] = int32(i)
+		keys[i] = arrivalKey{pop3list.LeadingNum(p.base), p.base, i}
+		if sorted && i > 0 && compareArrival(keys[i-1], keys[i]) > 0 {
+			sorted = false
+		}
 	}
-	sort.Sort(byArrival{pending, keys, order})
+	if sorted {
+		return
+	}
+	slices.SortFunc(keys, compareArrival)
+	out := make([]*msg, len(pending))
+	for i, k := range keys {
+		out[i] = pending[k.pos]
+	}
+	copy(pending, out)
+}
+
+func compareArrival(a, b arrivalKey) int {
+	if a.num != b.num {
+		if a.num < b.num {
+			return -1
+		}
+		return 1
+	}
+	if c := strings.Compare(a.base, b.base); c != 0 {
+		return c
+	}
+	return a.pos - b.pos
 }
 
 // dedupeSorted keeps the first of each run of equal base names in a

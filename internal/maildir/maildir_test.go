@@ -500,7 +500,8 @@ func TestSnapshotCache(t *testing.T) {
 	}
 	m.OpenFolder("INBOX", false)        // consolidates keywords
 	time.Sleep(2100 * time.Millisecond) // leave the racy window
-	f, err := m.OpenFolder("INBOX", false) // leaves the cache to write
+	// This one leaves the cache to write.
+	f, err := m.OpenFolder("INBOX", false)
 	if err != nil {
 		t.Fatal(err)
 	}
