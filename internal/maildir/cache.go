@@ -232,8 +232,8 @@ func (f *Folder) scanCachedNew(stamp dirStamp) (res scanResult, ok bool, err err
 	if len(pending) == 0 {
 		return res, false, nil
 	}
-	syncDir(cur)
-	syncDir(newDir)
+	// cur/ and new/ are fsynced after the reply (syncMoves).
+	f.syncDue = true
 	// A base already in cur/ (delivered twice) is not numbered again,
 	// as in scanDir.
 	for _, e := range res.entries {

@@ -125,3 +125,47 @@ func BenchmarkSortArrival(b *testing.B) {
 		sortArrival(p)
 	}
 }
+
+// TestMoveSyncDeferred: a scan that moves deliveries from new/ to cur/
+// leaves the directory fsyncs to SaveDeferred (after the reply), for the
+// full scan and for the cache-plus-new/ path alike; a scan that moves
+// nothing leaves nothing to do.
+func TestMoveSyncDeferred(t *testing.T) {
+	defer func(n int) { cacheMinMessages = n }(cacheMinMessages)
+	cacheMinMessages = 1
+	m := newMaildir(t, Options{UseLocks: true, Keywords: true})
+	root := m.Root()
+	deliver(t, root, "1000000001.M1P1.h,S=2", "x\n")
+	f, err := m.OpenFolder("INBOX", false)
+	if err != nil || f.Len() != 1 {
+		t.Fatal(err)
+	}
+	if !f.syncDue {
+		t.Fatal("full scan: moves not left to SaveDeferred")
+	}
+	f.SaveDeferred()
+	if f.syncDue {
+		t.Fatal("SaveDeferred left the sync due")
+	}
+	ageDirs(t, root)
+	g, err := m.OpenFolder("INBOX", false) // no moves; writes the cache later
+	if err != nil || g.syncDue {
+		t.Fatalf("scan without moves: syncDue=%v err=%v", g != nil && g.syncDue, err)
+	}
+	g.Close()
+	deliver(t, root, "1000000002.M1P1.h,S=2", "y\n")
+	h, err := m.OpenFolder("INBOX", false) // cache plus new/
+	if err != nil || h.Len() != 2 {
+		t.Fatal(err)
+	}
+	if !h.syncDue {
+		t.Fatal("cache-plus-new path: moves not left to SaveDeferred")
+	}
+	if names, _ := readNames(filepath.Join(root, "new")); len(names) != 0 {
+		t.Fatalf("new/ not emptied: %v", names)
+	}
+	h.Close()
+	if h.syncDue {
+		t.Fatal("Close left the sync due")
+	}
+}
