@@ -832,7 +832,10 @@ func moveToCur(newDir, cur, n string) (dst string, ok bool) {
 	if !strings.Contains(n, ":") {
 		dst = n + ":2,"
 	}
-	if err := os.Rename(filepath.Join(newDir, n), filepath.Join(cur, dst)); err != nil {
+	// rename(2) itself, not os.Rename, which first lstats the target
+	// (one more lookup in a big cur/ per delivery; the target cannot be
+	// a directory that matters here: rename(2) fails on one anyway).
+	if err := unix.Rename(filepath.Join(newDir, n), filepath.Join(cur, dst)); err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			fmt.Fprintf(os.Stderr, "ERR: rename(%s,%s) failed: %v\n", filepath.Join(newDir, n), filepath.Join(cur, dst), err)
 		}
