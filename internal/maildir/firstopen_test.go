@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"unsafe"
 
 	"gocourier/internal/maildir/pop3list"
 )
@@ -167,5 +168,35 @@ func TestMoveSyncDeferred(t *testing.T) {
 	h.Close()
 	if h.syncDue {
 		t.Fatal("Close left the sync due")
+	}
+}
+
+// TestFirstOpenPacked: a first open of a big folder (files created in a
+// shuffled order, so readdir order is not arrival order) lays its
+// messages out in one array in UID order, and the UIDs follow arrival
+// order.
+func TestFirstOpenPacked(t *testing.T) {
+	m := newMaildir(t, Options{UseLocks: true})
+	root := m.Root()
+	const n = 1500
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, i := range r.Perm(n) {
+		name := fmt.Sprintf("%d.M%dP1.h,S=2:2,", 1000000000+i, i)
+		if err := os.WriteFile(filepath.Join(root, "cur", name), []byte("x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := m.OpenFolder("INBOX", false)
+	if err != nil || f.Len() != n {
+		t.Fatalf("len %d err %v", f.Len(), err)
+	}
+	size := uintptr(unsafe.Sizeof(msg{}))
+	for i, x := range f.msgs {
+		if want := fmt.Sprintf("%d.M%dP1.h,S=2", 1000000000+i, i); x.uid != uint32(i+1) || x.base != want {
+			t.Fatalf("#%d: uid %d base %s, want %d %s", i, x.uid, x.base, i+1, want)
+		}
+		if i > 0 && uintptr(unsafe.Pointer(x))-uintptr(unsafe.Pointer(f.msgs[i-1])) != size {
+			t.Fatalf("#%d not next to #%d in memory", i, i-1)
+		}
 	}
 }
