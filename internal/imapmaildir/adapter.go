@@ -266,7 +266,7 @@ func (b *Mailbox) UIDNext() uint32     { return b.f.UIDNext() }
 func (b *Mailbox) Close() error        { return b.f.Close() }
 
 // AfterReply implements imapserver.AfterReplier: the folder's deferred
-// snapshot-cache write (maildir.Folder.SaveDeferred).
+// snapshot-cache write and directory fsyncs (maildir.Folder.SaveDeferred).
 func (b *Mailbox) AfterReply() { b.f.SaveDeferred() }
 
 // Rescan implements imapserver.Mailbox. INTERNALDATE is left zero when

@@ -130,7 +130,7 @@ type Mailbox interface {
 
 // AfterReplier is implemented by mailboxes that have work which need not
 // delay a reply (the maildir's snapshot cache after a first open of a
-// big folder). The session calls AfterReply after the responses of each
+// big folder, the fsyncs after moving deliveries). The session calls AfterReply after the responses of each
 // command are flushed, before it reads the next command; it must be
 // cheap when there is nothing to do.
 type AfterReplier interface {

@@ -257,6 +257,8 @@ func (f *Folder) scanCachedNew(stamp dirStamp) (res scanResult, ok bool, err err
 	}
 	// Extends an existing UIDVALIDITY: fsynced (see scanDir).
 	if err := f.m.writeFileRename(f.dir, uiddbFile, uiddb.Format(out), 0o644, true); err != nil {
+		f.syncDue = false
+		syncMoves(f.dir) // the folder may never be used again
 		return res, false, err
 	}
 	if f.m.opts.UseLocks {
