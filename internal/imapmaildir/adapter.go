@@ -265,6 +265,10 @@ func (b *Mailbox) UIDValidity() uint32 { return b.f.UIDValidity() }
 func (b *Mailbox) UIDNext() uint32     { return b.f.UIDNext() }
 func (b *Mailbox) Close() error        { return b.f.Close() }
 
+// AfterReply implements imapserver.AfterReplier: the folder's deferred
+// snapshot-cache write and directory fsyncs (maildir.Folder.SaveDeferred).
+func (b *Mailbox) AfterReply() { b.f.SaveDeferred() }
+
 // Rescan implements imapserver.Mailbox. INTERNALDATE is left zero when
 // the folder has not stat'ed the file yet: the server asks InternalDate
 // on demand, so SELECT costs no stat per message. The message list is

@@ -128,6 +128,15 @@ type Mailbox interface {
 	Close() error
 }
 
+// AfterReplier is implemented by mailboxes that have work which need not
+// delay a reply (the maildir's snapshot cache after a first open of a
+// big folder, the fsyncs after moving deliveries). The session calls AfterReply after the responses of each
+// command are flushed, before it reads the next command; it must be
+// cheap when there is nothing to do.
+type AfterReplier interface {
+	AfterReply()
+}
+
 // Mover is implemented by mailboxes that can move natively (RFC 6851).
 type Mover interface {
 	MoveTo(dest string, uids []uint32) (uidValidity uint32, src, dst []uint32, err error)

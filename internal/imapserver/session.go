@@ -147,6 +147,10 @@ func (s *Session) Run(greeting string) error {
 			s.logEnd("INFO: DISCONNECTED")
 			return err
 		}
+		// Work the storage deferred until the client has its answer.
+		if a, ok := s.mbox.(AfterReplier); ok {
+			a.AfterReply()
+		}
 		if s.closing != nil {
 			s.logEnd("INFO: DISCONNECTED")
 			return s.closing

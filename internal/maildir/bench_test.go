@@ -47,9 +47,11 @@ func benchMaildir(b *testing.B, withDB bool) *Maildir {
 		// A real reopen comes seconds later; let the stamps leave the
 		// racy window so that the next open can write the snapshot.
 		time.Sleep(2100 * time.Millisecond)
-		if _, err := m.OpenFolder("INBOX", false); err != nil {
+		f, err := m.OpenFolder("INBOX", false)
+		if err != nil {
 			b.Fatal(err)
 		}
+		f.SaveDeferred()
 	}
 	return m
 }

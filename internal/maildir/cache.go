@@ -232,8 +232,8 @@ func (f *Folder) scanCachedNew(stamp dirStamp) (res scanResult, ok bool, err err
 	if len(pending) == 0 {
 		return res, false, nil
 	}
-	syncDir(cur)
-	syncDir(newDir)
+	// cur/ and new/ are fsynced after the reply (syncMoves).
+	f.syncDue = true
 	// A base already in cur/ (delivered twice) is not numbered again,
 	// as in scanDir.
 	for _, e := range res.entries {
@@ -257,6 +257,8 @@ func (f *Folder) scanCachedNew(stamp dirStamp) (res scanResult, ok bool, err err
 	}
 	// Extends an existing UIDVALIDITY: fsynced (see scanDir).
 	if err := f.m.writeFileRename(f.dir, uiddbFile, uiddb.Format(out), 0o644, true); err != nil {
+		f.syncDue = false
+		syncMoves(f.dir) // the folder may never be used again
 		return res, false, err
 	}
 	if f.m.opts.UseLocks {

@@ -39,6 +39,7 @@ func TestScanCachedNew(t *testing.T) {
 		if err != nil || f.Len() != 3 {
 			t.Fatal(err)
 		}
+		f.Close() // writes the deferred cache
 		if _, err := os.Stat(filepath.Join(root, cacheFile)); err != nil {
 			t.Fatal("no cache saved:", err)
 		}
@@ -106,8 +107,13 @@ func TestScanCachedNewDeclines(t *testing.T) {
 	root := m.Root()
 	os.WriteFile(filepath.Join(root, "cur", "1000000001.M1P1.h,S=2:2,"), []byte("x\n"), 0o644)
 	ageDirs(t, root)
-	if _, err := m.OpenFolder("INBOX", false); err != nil {
+	if f, err := m.OpenFolder("INBOX", false); err != nil {
 		t.Fatal(err)
+	} else {
+		f.Close() // writes the deferred cache
+	}
+	if _, err := os.Stat(filepath.Join(root, cacheFile)); err != nil {
+		t.Fatal("no cache to decline:", err)
 	}
 	// Another process renames (flags) in cur/ and a delivery arrives.
 	os.Rename(filepath.Join(root, "cur", "1000000001.M1P1.h,S=2:2,"), filepath.Join(root, "cur", "1000000001.M1P1.h,S=2:2,S"))

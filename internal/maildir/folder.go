@@ -2,12 +2,14 @@ package maildir
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -45,6 +47,14 @@ type Folder struct {
 	own   *ownWatch
 	known knownState
 	scans int // full scans done (tests)
+
+	// cacheDue: the first scan's snapshot cache is still to be written,
+	// for the directories as stamped in cacheStamp (see SaveDeferred).
+	cacheDue   bool
+	cacheStamp dirStamp
+	// syncDue: a scan moved files from new/ to cur/ and left the
+	// directory fsyncs to SaveDeferred (syncMoves).
+	syncDue bool
 }
 
 type msg struct {
@@ -311,6 +321,7 @@ func (f *Folder) KeywordsInUse() []string {
 // Close releases the folder. Further calls fail with ErrClosed.
 func (f *Folder) Close() error {
 	err := f.Flush()
+	f.SaveDeferred()
 	f.closed = true
 	f.own.close()
 	f.own = nil
@@ -358,7 +369,9 @@ type scanResult struct {
 	entries    []*msg // by UID
 	// partial: a scanSkip scan left files out (see scanMode).
 	partial bool
-	// moved: new/ name, cur/ name of each file the scan moved (own.go).
+	// moved: new/ name, cur/ name of each file the scan moved from new/
+	// to cur/ (own.go expects their events); neither directory is
+	// fsynced yet (scanDir does it; Folder.scan defers it).
 	moved []string
 	// dropped counts uiddb lines whose file is gone (or repeated) that a
 	// probing scan left in the file: the result is right, the uiddb is
@@ -429,7 +442,14 @@ func (f *Folder) scan() (ch Changes, err error) {
 		}
 	}
 	if locked || !f.m.opts.UseLocks {
-		res, err = f.m.scanDir(f.dir, f.ro, f.uidv)
+		// The fsyncs of cur/ and new/ after moving deliveries wait until
+		// the reply is out (SaveDeferred): see syncMoves.
+		res, err = f.m.scanDirProbe(f.dir, f.ro, f.uidv, scanWrite)
+		if len(res.moved) > 0 && err != nil {
+			syncMoves(f.dir) // the folder may never be used again
+		} else if len(res.moved) > 0 {
+			f.syncDue = true
+		}
 		if err == nil {
 			recentFrom = f.m.claimRecent(f.dir, res.uidv, res.next, f.ro)
 		}
@@ -463,11 +483,49 @@ func (f *Folder) scan() (ch Changes, err error) {
 	}
 	// saveCache itself refuses when cur/ or new/ changed during the scan
 	// (e.g. files moved from new/); numbering unknown cur/ files only
-	// rewrote the uiddb, whose new identity the cache records.
+	// rewrote the uiddb, whose new identity the cache records. It is
+	// written later (SaveDeferred), not before the SELECT is answered.
 	if first && res.saved && len(f.msgs) >= cacheMinMessages {
-		f.saveCache(stamp)
+		f.cacheDue, f.cacheStamp = true, stamp
 	}
 	return ch, nil
+}
+
+// SaveDeferred writes the snapshot cache that the first scan left to
+// write, if any; the IMAP session calls it once its SELECT is answered
+// (imapserver.AfterReplier), Close calls it otherwise. Writing the cache
+// of a 100,000-message folder (4.5 MB) was a sixth of a first open's
+// time. It is safe later: saveCache compares the directories' stamps
+// with the ones taken before the scan, so any change since then, ours
+// (flags, expunges, appends all change cur/ or the keyword directory)
+// or anyone's, makes it write nothing.
+//
+// It also makes the scan's moves from new/ to cur/ durable (syncMoves).
+func (f *Folder) SaveDeferred() {
+	if f.syncDue {
+		f.syncDue = false
+		syncMoves(f.dir)
+	}
+	if !f.cacheDue || f.closed {
+		return
+	}
+	f.cacheDue = false
+	f.saveCache(f.cacheStamp)
+}
+
+// syncMoves fsyncs cur/ and new/ after a scan moved deliveries from new/
+// to cur/. Nothing that answers a client depends on it, so a session
+// does it after its reply (a directory fsync of a big cur/ took 45 ms
+// of a first SELECT's 160 ms on a busy disk): a rename is atomic, so a
+// crash before the fsync leaves each file in new/ or in cur/, never
+// lost. If the moves are lost but the uiddb numbering them survived
+// (that one is fsynced before the reply), the next scan finds those
+// files in new/ again, drops their uiddb lines (not in cur/) and gives
+// them new UIDs above the saved next UID: no UID is reused, the client
+// sees an expunge and a new message. Courier does not fsync either.
+func syncMoves(dir string) {
+	syncDir(filepath.Join(dir, "cur"))
+	syncDir(filepath.Join(dir, "new"))
 }
 
 // cacheMinMessages: smaller folders scan fast enough without a cache.
@@ -565,7 +623,11 @@ func sameStrings(a, b []string) bool {
 // numbered (moved from new/ or unknown cur/ files) come back with recent
 // set: they are \Recent for the caller. A read-only scan writes nothing.
 func (m *Maildir) scanDir(dir string, ro bool, prevUIDV uint32) (scanResult, error) {
-	return m.scanDirProbe(dir, ro, prevUIDV, scanWrite)
+	res, err := m.scanDirProbe(dir, ro, prevUIDV, scanWrite)
+	if len(res.moved) > 0 {
+		syncMoves(dir)
+	}
+	return res, err
 }
 
 // scanMode says what scanDirProbe may do.
@@ -635,6 +697,13 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, mode scanMo
 		dirty = true
 	} else if db.BadLines > 0 {
 		dirty = true
+	}
+	// A probe that already knows it will write stops here: the caller
+	// scans again under the lock, so listing and sorting cur/ now would
+	// be done twice (a first open of a big folder, which has no uiddb,
+	// listed and sorted 100,000 names twice).
+	if probe && dirty && !ro {
+		return res, errNeedLock
 	}
 	cur := filepath.Join(dir, "cur")
 	names, err := readNames(cur)
@@ -712,6 +781,11 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, mode scanMo
 		*x = msg{base: bases[i], name: n, flags: flagsOf(n), crlf: -1}
 		pending = append(pending, x)
 	}
+	// Unknown cur/ files get numbered (unless the UID space is used up),
+	// which makes the uiddb dirty: the same early stop as above.
+	if probe && !ro && (dirty || len(pending) > 0 && db.NextUID != ^uint32(0)) {
+		return res, errNeedLock
+	}
 
 	moved := map[string]bool{}
 	newDir := filepath.Join(dir, "new")
@@ -741,16 +815,15 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, mode scanMo
 			moved[b] = true
 			pending = append(pending, &msg{base: b, name: dst, flags: flagsOf(dst), crlf: -1})
 		}
-		if len(moved) > 0 {
-			syncDir(cur)
-			syncDir(newDir)
-		}
+		// The caller fsyncs both directories (scanDir now, Folder.scan
+		// after its reply).
 	}
 	// Courier's order: by the leading number of the name (arrival
 	// time; a name without one counts as 0), then bytewise.
 	sortArrival(pending)
 	if noDB {
 		pending = dedupeSorted(pending)
+		packInOrder(pending)
 	}
 	for _, p := range pending {
 		if db.NextUID == ^uint32(0) {
@@ -762,7 +835,11 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, mode scanMo
 		entries = append(entries, p)
 		dirty = true
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].uid < entries[j].uid })
+	// Usually sorted already (uiddb lines ascend, new UIDs come after
+	// them): check before sorting.
+	if !slices.IsSortedFunc(entries, func(a, b *msg) int { return cmp.Compare(a.uid, b.uid) }) {
+		sort.Slice(entries, func(i, j int) bool { return entries[i].uid < entries[j].uid })
+	}
 	res.uidv, res.next, res.entries = db.UIDValidity, db.NextUID, entries
 	res.saved = exists && db.HeaderOK && !dirty && dropped == 0 && !res.partial
 	if dirty && !ro && probe {
@@ -810,33 +887,6 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, mode scanMo
 	return res, nil
 }
 
-// byArrival sorts new entries as pop3list.Compare does, with the leading
-// numbers computed once (a first open of a big folder sorts them all).
-// Equal base names (two files of one message) are ordered by their
-// position in the listing (cur/ in readdir order, then new/), so the
-// first one listed comes first.
-type byArrival struct {
-	m     []*msg
-	keys  []int64
-	order []int32
-}
-
-func (b byArrival) Len() int { return len(b.m) }
-func (b byArrival) Swap(i, j int) {
-	b.m[i], b.m[j] = b.m[j], b.m[i]
-	b.keys[i], b.keys[j] = b.keys[j], b.keys[i]
-	b.order[i], b.order[j] = b.order[j], b.order[i]
-}
-func (b byArrival) Less(i, j int) bool {
-	if b.keys[i] != b.keys[j] {
-		return b.keys[i] < b.keys[j]
-	}
-	if c := pop3list.Compare(b.m[i].base, b.m[j].base); c != 0 {
-		return c < 0
-	}
-	return b.order[i] < b.order[j]
-}
-
 // moveToCur moves the new/ entry n into cur/, adding the empty ":2,"
 // info when the name has none, and returns its cur/ name. ok is false
 // when the file is gone (another process moved it first: silently) or the
@@ -846,7 +896,10 @@ func moveToCur(newDir, cur, n string) (dst string, ok bool) {
 	if !strings.Contains(n, ":") {
 		dst = n + ":2,"
 	}
-	if err := os.Rename(filepath.Join(newDir, n), filepath.Join(cur, dst)); err != nil {
+	// rename(2) itself, not os.Rename, which first lstats the target
+	// (one more lookup in a big cur/ per delivery; the target cannot be
+	// a directory that matters here: rename(2) fails on one anyway).
+	if err := unix.Rename(filepath.Join(newDir, n), filepath.Join(cur, dst)); err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			fmt.Fprintf(os.Stderr, "ERR: rename(%s,%s) failed: %v\n", filepath.Join(newDir, n), filepath.Join(cur, dst), err)
 		}
@@ -855,18 +908,74 @@ func moveToCur(newDir, cur, n string) (dst string, ok bool) {
 	return dst, true
 }
 
-// sortArrival puts messages to be numbered in Courier's order (byArrival).
+// arrivalKey is one message to number: the leading number of its name
+// (computed once), its base name and its position in the listing.
+type arrivalKey struct {
+	num  int64
+	base string
+	pos  int
+}
+
+// sortArrival puts messages to be numbered in Courier's order, that of
+// pop3list.Compare: by the leading number of the name (arrival time; a
+// name without one counts as 0), then bytewise. Base names hold no ':',
+// where Compare stops, nor NUL, so the bytewise part is strings.Compare.
+// Equal base names (two files of one message) keep their order in the
+// listing (cur/ in readdir order, then new/), so the first one listed
+// comes first. A first open sorts every name of the folder: the sort
+// moves self-contained keys (no pointer chasing per comparison), not
+// three parallel slices through an interface.
 func sortArrival(pending []*msg) {
 	if len(pending) < 2 {
 		return
 	}
-	keys := make([]int64, len(pending))
-	order := make([]int32, len(pending))
+	keys := make([]arrivalKey, len(pending))
+	sorted := true
 	for i, p := range pending {
-		keys[i] = pop3list.LeadingNum(p.base)
-		order[i] = int32(i)
+		keys[i] = arrivalKey{pop3list.LeadingNum(p.base), p.base, i}
+		if sorted && i > 0 && compareArrival(keys[i-1], keys[i]) > 0 {
+			sorted = false
+		}
 	}
-	sort.Sort(byArrival{pending, keys, order})
+	if sorted {
+		return
+	}
+	slices.SortFunc(keys, compareArrival)
+	out := make([]*msg, len(pending))
+	for i, k := range keys {
+		out[i] = pending[k.pos]
+	}
+	copy(pending, out)
+}
+
+func compareArrival(a, b arrivalKey) int {
+	if a.num != b.num {
+		if a.num < b.num {
+			return -1
+		}
+		return 1
+	}
+	if c := strings.Compare(a.base, b.base); c != 0 {
+		return c
+	}
+	return a.pos - b.pos
+}
+
+// packInOrder copies the messages of a first open into one new array in
+// UID (arrival) order and repoints p at it. They were allocated in
+// readdir order, a hash order, so every later walk by UID (numbering,
+// the uiddb, the session's message list, FETCH 1:*) touched them at
+// random: a cache miss per message, which made building the session's
+// list the hottest loop of a first SELECT of 100,000 messages.
+func packInOrder(p []*msg) {
+	if len(p) < 1024 {
+		return
+	}
+	packed := make([]msg, len(p))
+	for i, x := range p {
+		packed[i] = *x
+		p[i] = &packed[i]
+	}
 }
 
 // dedupeSorted keeps the first of each run of equal base names in a

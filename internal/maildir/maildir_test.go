@@ -500,8 +500,18 @@ func TestSnapshotCache(t *testing.T) {
 	}
 	m.OpenFolder("INBOX", false)        // consolidates keywords
 	time.Sleep(2100 * time.Millisecond) // leave the racy window
-	m.OpenFolder("INBOX", false)        // writes the cache
+	// This one leaves the cache to write.
+	f, err := m.OpenFolder("INBOX", false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cp := filepath.Join(m.Root(), cacheFile)
+	// Not before the reply: the session asks for it after the SELECT
+	// was answered (SaveDeferred), or Close writes it.
+	if _, err := os.Stat(cp); err == nil {
+		t.Fatal("cache written before SaveDeferred")
+	}
+	f.SaveDeferred()
 	if _, err := os.Stat(cp); err != nil {
 		t.Fatalf("no cache written: %v", err)
 	}
