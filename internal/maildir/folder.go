@@ -40,9 +40,9 @@ type Folder struct {
 	// deferSync/syncPending: see DeferSync.
 	deferSync, syncPending bool
 	ms                     *modseqState // nil until EnableModSeq (modseq.go)
-	// durableDB: the identity of the last uiddb a lock-free probe made
-	// sure was durable (probe.go).
-	durableDB [4]int64
+	// durableDB: the identity of the last uiddb this folder made sure
+	// was durable before reporting from it (durable.go).
+	durableDB [3]int64
 	// own and known: our own changes since the last full scan (own.go).
 	own   *ownWatch
 	known knownState
@@ -386,6 +386,11 @@ func (f *Folder) scan() (ch Changes, err error) {
 	f.arm()
 	stamp, _ := statStamp(f.dir)
 	defer func() {
+		if err == nil {
+			// Nothing read from a uiddb reaches a client before it is
+			// durable (durable.go).
+			err = f.ensureDurable()
+		}
 		if err != nil {
 			f.disarm()
 		} else {

@@ -457,21 +457,23 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 		uids = append(uids, db.NextUID)
 		db.NextUID++
 	}
-	// The new uiddb is durable before the lock goes (file and directory
-	// fsync), so whoever sees the new UIDs sees ones a crash cannot
-	// give to other files. The renames into cur/ are made durable after
-	// the lock is released, before the caller answers: a crash between
-	// the two can only lose the unanswered messages' files (back in
-	// tmp/), whose UIDs the durable uiddb keeps from being reused
-	// (§9.4: a line without its file is dropped). One fsync less under
-	// the lock that every APPEND and COPY of the folder queues for.
-	if err := m.writeFileAtomic(dir, uiddbFile, uiddb.Format(db), 0o644); err != nil {
+	// The new uiddb replaces the old one under the lock, and is made
+	// durable (with the renames into cur/) once the lock is released,
+	// before the caller answers (durable.go): commits of a busy folder
+	// no longer queue behind each other's fsyncs. Whoever reads the new
+	// uiddb meanwhile makes sure of it before telling a client (a crash
+	// before then loses only unanswered messages, whose files return to
+	// tmp/ or whose lines are dropped, §9.4).
+	if err := m.writeFileRename(dir, uiddbFile, uiddb.Format(db), 0o644, false); err != nil {
 		m.dbCache.forget()
 		return 0, nil, err
 	}
 	m.dbCache.put(dbPath, db)
 	lk.unlock()
 	lk = nil
+	if _, err := m.syncUIDDB(dir); err != nil {
+		return 0, nil, err
+	}
 	if err := syncDir(cur); err != nil {
 		return 0, nil, err
 	}

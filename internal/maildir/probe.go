@@ -29,11 +29,10 @@ import (
 //     holder's own (a commit between its renames into cur/ and its uiddb
 //     write): the probe waits for the lock to go and looks again rather
 //     than queueing for the lock behind it.
-//   - What a probe reads while a lock is held may not be durable yet (the
-//     holder renamed a new uiddb into place and has not fsynced the
-//     directory). The probe fsyncs the folder directory itself before it
-//     uses what it read, so that no session reports a UID that a crash
-//     could give to another message.
+//   - What a probe reads may not be durable yet (a commit makes its
+//     uiddb durable after releasing the lock): scan checks it
+//     (ensureDurable, durable.go) before the result is used, so that no
+//     session reports a UID that a crash could give to another message.
 //   - \Recent claims need no dot-lock: they are made under an flock of the
 //     folder directory (recent.go), a lock that only our processes use.
 //
@@ -71,19 +70,6 @@ func (f *Folder) probe(first bool) (res scanResult, err error) {
 	}
 	if err != nil {
 		return res, err
-	}
-	if mode == scanSkip || lockHeld(f.dir) {
-		// What we read may be a holder's uiddb whose rename the
-		// directory has not made durable yet: make it so before anyone
-		// is told its UIDs. A uiddb seen before was durable then.
-		if id, ok := fileIdent(filepath.Join(f.dir, uiddbFile)); !ok || id != f.durableDB {
-			if err := syncDir(f.dir); err != nil {
-				return res, err
-			}
-			if ok {
-				f.durableDB = id
-			}
-		}
 	}
 	if !f.ro && res.dropped > 0 && (first || res.dropped > staleLimit(len(res.entries))) {
 		// A first open writes a clean uiddb (its snapshot cache needs

@@ -279,3 +279,42 @@ func TestReadFileLimitHostile(t *testing.T) {
 		t.Errorf("empty: %d bytes, %v", len(b), err)
 	}
 }
+
+// TestUIDDBDurableMark: a commit marks the uiddb it made durable; a
+// session that finds an unmarked uiddb (Courier's, or a commit still
+// syncing) makes it durable and marks it before using it.
+func TestUIDDBDurableMark(t *testing.T) {
+	m := newMaildir(t, Options{UseLocks: true})
+	appendN(t, m, "INBOX", 2)
+	var st unix.Stat_t
+	db := filepath.Join(m.Root(), uiddbFile)
+	if err := unix.Stat(db, &st); err != nil {
+		t.Fatal(err)
+	}
+	if mark, ok := readSyncMark(m.Root()); !ok || mark != uiddbIdent(&st) {
+		t.Fatalf("after APPEND: mark %v %v, uiddb %v", mark, ok, uiddbIdent(&st))
+	}
+	f, err := m.OpenFolder("INBOX", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another writer (Courier) replaces the uiddb with one more line.
+	deliver(t, m.Root(), "1000000000.M1P1.test.host", "Subject: d\n\nx\n")
+	os.Rename(filepath.Join(m.Root(), "new", "1000000000.M1P1.test.host"), filepath.Join(m.Root(), "cur", "1000000000.M1P1.test.host:2,"))
+	data, _ := os.ReadFile(db)
+	data = bytes.Replace(data, []byte(" 3\n"), []byte(" 4\n"), 1)
+	data = append(data, "3 1000000000.M1P1.test.host\n"...)
+	tmp := filepath.Join(m.Root(), "tmp", "courier-uiddb")
+	os.WriteFile(tmp, data, 0o644)
+	if err := os.Rename(tmp, db); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := f.Rescan()
+	if err != nil || len(ch.New) != 1 || ch.New[0].UID != 3 {
+		t.Fatalf("rescan: %+v %v", ch, err)
+	}
+	unix.Stat(db, &st)
+	if mark, ok := readSyncMark(m.Root()); !ok || mark != uiddbIdent(&st) {
+		t.Errorf("after the session used Courier's uiddb: mark %v %v, uiddb %v", mark, ok, uiddbIdent(&st))
+	}
+}
