@@ -63,10 +63,30 @@ func readSyncMark(dir string) ([3]int64, bool) {
 	return id, true
 }
 
-// writeSyncMark records id as durable (best effort, no fsync).
+// writeSyncMark records id as durable (best effort, no fsync). The file
+// is overwritten in place, padded to a fixed width, not replaced by
+// rename: a reader that catches a write half done reads a line that
+// does not match (and fsyncs for itself), and no file is made in the
+// busy tmp/ directory for it.
 func (m *Maildir) writeSyncMark(dir string, id [3]int64) {
-	b := fmt.Appendf(nil, "%d %d %d\n", id[0], id[1], id[2])
-	m.writeFileRename(dir, syncMarkFile, b, 0o644, false)
+	b := fmt.Appendf(nil, "%d %d %d", id[0], id[1], id[2])
+	const width = 63
+	for len(b) < width {
+		b = append(b, ' ')
+	}
+	b = append(b, '\n')
+	fd, err := unix.Open(filepath.Join(dir, syncMarkFile), unix.O_WRONLY|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0o644)
+	if err != nil {
+		return
+	}
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
+		unix.Pwrite(fd, b, 0)
+		if st.Size > int64(len(b)) {
+			unix.Ftruncate(fd, int64(len(b)))
+		}
+	}
+	unix.Close(fd)
 }
 
 // syncUIDDB makes dir's current uiddb durable (its contents and its

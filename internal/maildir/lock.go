@@ -65,7 +65,24 @@ func (m *Maildir) takeLock(dir string, wait bool) (*dotLock, error) {
 	poll := lockPollMin
 	var w *unlockWatch
 	var lastCheck time.Time
-	for {
+	for tries := 0; ; tries++ {
+		// After a wait, look before trying: a failed link() takes tmp/'s
+		// directory lock for writing, the one the holder needs for its
+		// own files there, and with many waiters their attempts slowed
+		// the holder down (perf: a third of the sessions' kernel time
+		// spinning on it).
+		if tries > 0 && lockHeld(dir) && time.Since(lastCheck) < staleCheckEvery {
+			if !wait || time.Now().After(deadline) {
+				return nil, fmt.Errorf("maildir: lock %s: %w", dir, ErrLocked)
+			}
+			if w == nil {
+				w = watchUnlock(tmpDir)
+				defer w.close()
+			}
+			w.wait(poll)
+			poll = min(2*poll, lockPoll)
+			continue
+		}
 		err := os.Link(uniq, lp)
 		if err == nil {
 			return &dotLock{path: lp}, nil
