@@ -412,6 +412,28 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 			}
 		}
 	}
+	// So are the INTERNALDATEs set, and the new uiddb's file made in
+	// tmp/: directory operations there and in cur/ wait for each
+	// other's directory locks when many sessions work on one folder, and
+	// every one done under the folder lock makes the others wait longer.
+	for _, p := range ps {
+		if !p.mtime.IsZero() {
+			os.Chtimes(p.tmp, p.mtime, p.mtime)
+		}
+	}
+	dbTmp, err := m.createTmp(dir, 0o644)
+	if err != nil {
+		for _, p := range ps {
+			os.Remove(p.tmp)
+		}
+		return 0, nil, fmt.Errorf("maildir: write %s: %w", uiddbFile, err)
+	}
+	defer func() {
+		if dbTmp != nil {
+			dbTmp.Close()
+			os.Remove(dbTmp.Name())
+		}
+	}()
 	var lk *dotLock
 	if m.opts.UseLocks {
 		l, err := m.lockFolder(dir)
@@ -444,9 +466,6 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 	uids := make([]uint32, 0, len(ps))
 	cur := filepath.Join(dir, "cur")
 	for _, p := range ps {
-		if !p.mtime.IsZero() {
-			os.Chtimes(p.tmp, p.mtime, p.mtime)
-		}
 		if err := os.Rename(p.tmp, filepath.Join(cur, withFlags(p.base, p.flags))); err != nil {
 			return 0, nil, fmt.Errorf("maildir: deliver %s: %w", p.base, err)
 		}
@@ -464,10 +483,20 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 	// uiddb meanwhile makes sure of it before telling a client (a crash
 	// before then loses only unanswered messages, whose files return to
 	// tmp/ or whose lines are dropped, §9.4).
-	if err := m.writeFileRename(dir, uiddbFile, uiddb.Format(db), 0o644, false); err != nil {
-		m.dbCache.forget()
-		return 0, nil, err
+	_, werr := dbTmp.Write(uiddb.Format(db))
+	if cerr := dbTmp.Close(); werr == nil {
+		werr = cerr
 	}
+	if werr == nil {
+		werr = os.Rename(dbTmp.Name(), filepath.Join(dir, uiddbFile))
+	}
+	if werr != nil {
+		os.Remove(dbTmp.Name())
+		dbTmp = nil
+		m.dbCache.forget()
+		return 0, nil, fmt.Errorf("maildir: write %s: %w", uiddbFile, werr)
+	}
+	dbTmp = nil
 	m.dbCache.put(dbPath, db)
 	lk.unlock()
 	lk = nil

@@ -56,18 +56,25 @@ func (m *Maildir) writeFileAtomic(dir, name string, data []byte, mode os.FileMod
 	return m.writeFileRename(dir, name, data, mode, true)
 }
 
-// writeFileRename is writeFileAtomic; without sync it skips both fsyncs
-// (for caches: a lost or short file is detected and ignored).
-func (m *Maildir) writeFileRename(dir, name string, data []byte, mode os.FileMode, sync bool) error {
+// createTmp makes a new file, to be renamed into dir, in dir's own tmp/
+// when it has one (same filesystem, as Courier does), else in the
+// maildir's tmp/.
+func (m *Maildir) createTmp(dir string, mode os.FileMode) (*os.File, error) {
 	tmpDir := filepath.Join(dir, "tmp")
 	if st, err := os.Stat(tmpDir); err != nil || !st.IsDir() {
 		tmpDir = filepath.Join(m.root, "tmp")
 	}
-	tmp := filepath.Join(tmpDir, m.uniqName("tmp"))
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+	return os.OpenFile(filepath.Join(tmpDir, m.uniqName("tmp")), os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+}
+
+// writeFileRename is writeFileAtomic; without sync it skips both fsyncs
+// (for caches: a lost or short file is detected and ignored).
+func (m *Maildir) writeFileRename(dir, name string, data []byte, mode os.FileMode, sync bool) error {
+	f, err := m.createTmp(dir, mode)
 	if err != nil {
 		return fmt.Errorf("maildir: write %s: %w", name, err)
 	}
+	tmp := f.Name()
 	if _, err = f.Write(data); err == nil && sync {
 		err = f.Sync()
 	}
