@@ -67,8 +67,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"sync"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
