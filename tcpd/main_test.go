@@ -27,6 +27,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gocourier/internal/handoff"
+
+	"gocourier/internal/testenv"
 )
 
 var binDir string
@@ -132,15 +134,8 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+// freePort: see testenv.FreePort (why not a port from Listen(":0")).
+func freePort(t *testing.T) int { return testenv.FreePort(t) }
 
 // notifySocket is a fake systemd notify socket.
 type notifySocket struct {

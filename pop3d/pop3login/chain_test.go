@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gocourier/internal/testenv"
 )
 
 // buildOther builds another engineer's program for the full-chain test.
@@ -31,14 +33,8 @@ func buildOther(t *testing.T, name, dir string) string {
 	return out
 }
 
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+// freePort: see testenv.FreePort (why not a port from Listen(":0")).
+func freePort(t *testing.T) int { return testenv.FreePort(t) }
 
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()

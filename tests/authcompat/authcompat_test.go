@@ -156,15 +156,8 @@ func courierUserExists() bool {
 	return false
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+// freePort: see testenv.FreePort (why not a port from Listen(":0")).
+func freePort(t *testing.T) int { return testenv.FreePort(t) }
 
 // makeHome creates <dir>/home/alice/Maildir (owned by the mail account)
 // with the test message in new/.

@@ -310,15 +310,8 @@ func mustWrite(t testing.TB, name, data string, mode os.FileMode) {
 	}
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+// freePort: see testenv.FreePort (why not a port from Listen(":0")).
+func freePort(t testing.TB) int { return testenv.FreePort(t) }
 
 func waitFor(t testing.TB, what string, ok func() bool) {
 	t.Helper()

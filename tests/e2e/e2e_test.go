@@ -149,15 +149,8 @@ func run(t testing.TB, name string, args ...string) string {
 	return buf.String()
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+// freePort: see testenv.FreePort (why not a port from Listen(":0")).
+func freePort(t testing.TB) int { return testenv.FreePort(t) }
 
 // setValue changes NAME's value line in a config file, or appends it.
 func setValue(t testing.TB, file, name, value string) {
