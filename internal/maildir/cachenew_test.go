@@ -26,8 +26,11 @@ func ageDirs(t *testing.T, dir string) {
 func TestScanCachedNew(t *testing.T) {
 	defer func(n int) { cacheMinMessages = n }(cacheMinMessages)
 	cacheMinMessages = 1
+	// One clock for both twins: each gets its UIDVALIDITY from it, and a
+	// second boundary between the two builds made their uiddbs differ.
+	now := time.Now()
 	build := func() (*Maildir, string) {
-		m := newMaildir(t, Options{UseLocks: true, Keywords: true})
+		m := newMaildir(t, Options{UseLocks: true, Keywords: true, Now: func() time.Time { return now }})
 		root := m.Root()
 		for i, n := range []string{"1000000001.M1P1.h,S=2:2,S", "1000000002.M1P1.h,S=2:2,", "1000000003.M1P1.h,S=2:2,FS"} {
 			if err := os.WriteFile(filepath.Join(root, "cur", n), []byte("x\n"), 0o644); err != nil {

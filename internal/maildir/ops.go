@@ -447,10 +447,13 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 	}
 	defer func() { lk.unlock() }()
 	dbPath := filepath.Join(dir, uiddbFile)
-	db, cached := m.dbCache.get(dbPath)
+	db, lines, cached := m.dbCache.take(dbPath)
 	if !cached {
 		data, _ := readFileLimit(dbPath, maxMetaFile)
 		db = uiddb.Parse(data)
+	}
+	if lines == nil {
+		lines = uiddb.AppendLines(nil, db.Entries)
 	}
 	if !db.HeaderOK || db.BadLines > 0 {
 		if _, err := m.scanDir(dir, false, 0); err != nil {
@@ -461,7 +464,9 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 		if !db.HeaderOK {
 			return 0, nil, fmt.Errorf("maildir: %s: uiddb unusable after rescan", dir)
 		}
+		lines = uiddb.AppendLines(nil, db.Entries)
 	}
+	first := len(db.Entries)
 	m.markCommitRecent(dir, db.UIDValidity, db.NextUID)
 	uids := make([]uint32, 0, len(ps))
 	cur := filepath.Join(dir, "cur")
@@ -483,7 +488,11 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 	// uiddb meanwhile makes sure of it before telling a client (a crash
 	// before then loses only unanswered messages, whose files return to
 	// tmp/ or whose lines are dropped, §9.4).
-	_, werr := dbTmp.Write(uiddb.Format(db))
+	lines = uiddb.AppendLines(lines, db.Entries[first:])
+	_, werr := dbTmp.Write(uiddb.Header(db.UIDValidity, db.NextUID))
+	if werr == nil {
+		_, werr = dbTmp.Write(lines)
+	}
 	if cerr := dbTmp.Close(); werr == nil {
 		werr = cerr
 	}
@@ -497,7 +506,7 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 		return 0, nil, fmt.Errorf("maildir: write %s: %w", uiddbFile, werr)
 	}
 	dbTmp = nil
-	m.dbCache.put(dbPath, db)
+	m.dbCache.putLines(dbPath, db, lines)
 	lk.unlock()
 	lk = nil
 	if _, err := m.syncUIDDB(dir); err != nil {

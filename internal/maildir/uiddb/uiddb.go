@@ -167,7 +167,14 @@ func Format(db DB) []byte {
 	}
 	b := make([]byte, 0, n)
 	b = append(b, Header(db.UIDValidity, db.NextUID)...)
-	for _, e := range db.Entries {
+	return AppendLines(b, db.Entries)
+}
+
+// AppendLines appends the entry lines of es to b (Format without the
+// header): a writer that keeps the lines it wrote last time adds only
+// the new ones.
+func AppendLines(b []byte, es []Entry) []byte {
+	for _, e := range es {
 		b = strconv.AppendUint(b, uint64(e.UID), 10)
 		b = append(b, ' ')
 		b = append(b, e.Name...)
