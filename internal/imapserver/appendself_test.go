@@ -81,3 +81,40 @@ func TestAppendSelectedSync(t *testing.T) {
 		t.Errorf("fresh open: %d messages", f.Len())
 	}
 }
+
+// TestSyncTailHeldExpunge: an expunge by another process seen during a
+// FETCH is held back (RFC 3501 §7.4.1) and must still be reported by the
+// next NOOP, although the store's list did not change again in between
+// (sync's fast path must not take "unchanged" for "nothing to report").
+func TestSyncTailHeldExpunge(t *testing.T) {
+	root := newMaildir(t)
+	deliver(t, root, "1700000001.M1P1.h", msg1)
+	deliver(t, root, "1700000002.M2P1.h", msg2)
+	c := newT(t, startSession(t, root, imapserver.Config{}))
+	c.line()
+	mustContain(t, c.cmd("a SELECT INBOX"), "* 2 EXISTS")
+	if got := c.cmd("b NOOP"); len(got) != 1 {
+		t.Errorf("NOOP with nothing changed: %q", got)
+	}
+	cur := filepath.Join(root, "cur")
+	names, _ := os.ReadDir(cur)
+	for _, e := range names {
+		if strings.HasPrefix(e.Name(), "1700000002.") {
+			os.Remove(filepath.Join(cur, e.Name()))
+		}
+	}
+	if got := c.cmd("c FETCH 1 (FLAGS)"); contains(got, "* 2 EXPUNGE") {
+		t.Errorf("EXPUNGE sent during FETCH: %q", got)
+	}
+	mustContain(t, c.cmd("d NOOP"), "* 2 EXPUNGE")
+	if got := c.cmd("e NOOP"); len(got) != 1 {
+		t.Errorf("second NOOP: %q", got)
+	}
+	// A delivery now is a tail append: EXISTS, and nothing else.
+	deliver(t, root, "1700000003.M3P1.h", msg1)
+	got := c.cmd("f NOOP")
+	mustContain(t, got, "* 2 EXISTS")
+	if contains(got, "EXPUNGE") {
+		t.Errorf("tail append reported an expunge: %q", got)
+	}
+}

@@ -69,6 +69,7 @@ func (s *Session) closeMailbox() {
 	s.mbox = nil
 	s.mboxName = ""
 	s.view = nil
+	s.synced, s.syncHeld = nil, false
 	s.keywords = nil
 	s.sortc = nil
 	s.nomodseq = false

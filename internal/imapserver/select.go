@@ -71,6 +71,7 @@ func (s *Session) doSelect(tag, raw string, examine bool) error {
 	for _, m := range msgs {
 		s.view = append(s.view, viewMsg{uid: m.UID, flags: m.Flags, recent: m.Recent, date: m.InternalDate})
 	}
+	s.synced, s.syncHeld = msgs, false
 	s.keywords = s.keywordsInUse()
 	s.writeFlagsLines(s.keywords)
 	s.c.W.Untagged(strconv.Itoa(len(s.view)) + " EXISTS")

@@ -47,6 +47,11 @@ type Session struct {
 	readOnly bool
 	view     []viewMsg
 	keywords []string   // keyword list last announced in FLAGS
+	// synced is the store's message list the view last matched, and
+	// syncHeld says that sync then kept expunged messages in the view
+	// (EXPUNGE not allowed at that point): see syncTail.
+	synced   []Message
+	syncHeld bool
 	sortc    *sortCache // SORT/THREAD header fields of the selected mailbox
 	utf8     bool
 	// RFC 7162 state (condstore.go): CONDSTORE enabled, QRESYNC
