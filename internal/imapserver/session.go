@@ -46,7 +46,7 @@ type Session struct {
 	mboxName string
 	readOnly bool
 	view     []viewMsg
-	keywords []string   // keyword list last announced in FLAGS
+	keywords []string // keyword list last announced in FLAGS
 	// synced is the store's message list the view last matched, and
 	// syncHeld says that sync then kept expunged messages in the view
 	// (EXPUNGE not allowed at that point): see syncTail.
