@@ -42,6 +42,16 @@ func uiddbIdent(st *unix.Stat_t) [3]int64 {
 	return [3]int64{int64(st.Ino), st.Size, st.Mtim.Nano()}
 }
 
+// currentUIDDB returns the identity of dir's uiddb now; ok=false (and
+// an identity no file has) when there is none.
+func currentUIDDB(dir string) (id [3]int64, ok bool) {
+	var st unix.Stat_t
+	if unix.Stat(filepath.Join(dir, uiddbFile), &st) != nil {
+		return [3]int64{-1, -1, -1}, false
+	}
+	return uiddbIdent(&st), true
+}
+
 // readSyncMark returns the identity the marker records, if it parses.
 func readSyncMark(dir string) ([3]int64, bool) {
 	b, err := readFileLimit(filepath.Join(dir, syncMarkFile), 128)
@@ -113,14 +123,13 @@ func (m *Maildir) syncUIDDB(dir string) ([3]int64, error) {
 	return id, nil
 }
 
-// ensureDurable makes sure the folder's current uiddb is durable before
-// the caller reports what a scan read from it (see above).
-func (f *Folder) ensureDurable() error {
-	var st unix.Stat_t
-	if unix.Stat(filepath.Join(f.dir, uiddbFile), &st) != nil {
+// ensureDurable makes sure the folder's uiddb, whose identity the caller
+// just took (currentUIDDB), is durable before the caller reports what a
+// scan read from it (see above).
+func (f *Folder) ensureDurable(id [3]int64, exists bool) error {
+	if !exists {
 		return nil // none (a read-only view's unsaved numbering)
 	}
-	id := uiddbIdent(&st)
 	if id == f.durableDB {
 		return nil
 	}

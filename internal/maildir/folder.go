@@ -386,15 +386,16 @@ func (f *Folder) scan() (ch Changes, err error) {
 	f.arm()
 	stamp, _ := statStamp(f.dir)
 	defer func() {
+		db, exists := currentUIDDB(f.dir)
 		if err == nil {
 			// Nothing read from a uiddb reaches a client before it is
 			// durable (durable.go).
-			err = f.ensureDurable()
+			err = f.ensureDurable(db, exists)
 		}
 		if err != nil {
 			f.disarm()
 		} else {
-			f.setKnown(stamp)
+			f.setKnown(stamp, db)
 			f.dropSmallWatch()
 		}
 	}()

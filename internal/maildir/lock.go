@@ -1,7 +1,6 @@
 package maildir
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -70,37 +68,28 @@ func (m *Maildir) takeLock(dir string, wait bool) (*dotLock, error) {
 		// directory lock for writing, the one the holder needs for its
 		// own files there, and with many waiters their attempts slowed
 		// the holder down (perf: a third of the sessions' kernel time
-		// spinning on it).
-		if tries > 0 && lockHeld(dir) && time.Since(lastCheck) < staleCheckEvery {
-			if !wait || time.Now().After(deadline) {
-				return nil, fmt.Errorf("maildir: lock %s: %w", dir, ErrLocked)
+		// spinning on it). Only a due check for a dead holder tries
+		// anyway.
+		if tries == 0 || !lockHeld(dir) || time.Since(lastCheck) >= staleCheckEvery {
+			err := os.Link(uniq, lp)
+			if err == nil {
+				return &dotLock{path: lp}, nil
 			}
-			if w == nil {
-				w = watchUnlock(tmpDir)
-				defer w.close()
+			if !errors.Is(err, fs.ErrExist) {
+				return nil, fmt.Errorf("maildir: lock %s: %w", dir, err)
 			}
-			w.wait(poll)
-			poll = min(2*poll, lockPoll)
-			continue
-		}
-		err := os.Link(uniq, lp)
-		if err == nil {
-			return &dotLock{path: lp}, nil
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("maildir: lock %s: %w", dir, err)
-		}
-		// Is the holder gone? Asked at the first refusal (a session
-		// that crashed holding the lock), then at most every
-		// staleCheckEvery: with many sessions waiting on a busy folder,
-		// reading the lock file on every wake-up cost more than the
-		// waits.
-		if now := time.Now(); now.Sub(lastCheck) >= staleCheckEvery {
-			lastCheck = now
-			if st, serr := os.Stat(lp); serr == nil && (time.Since(st.ModTime()) > lockStale || m.lockHolderDead(lp)) {
-				// Stale: its holder died. Remove and retry at once.
-				os.Remove(lp)
-				continue
+			// Is the holder gone? Asked at the first refusal (a session
+			// that crashed holding the lock), then at most every
+			// staleCheckEvery: with many sessions waiting on a busy
+			// folder, reading the lock file on every wake-up cost more
+			// than the waits.
+			if now := time.Now(); now.Sub(lastCheck) >= staleCheckEvery {
+				lastCheck = now
+				if st, serr := os.Stat(lp); serr == nil && (time.Since(st.ModTime()) > lockStale || m.lockHolderDead(lp)) {
+					// Stale: its holder died. Remove and retry at once.
+					os.Remove(lp)
+					continue
+				}
 			}
 		}
 		if !wait || time.Now().After(deadline) {
@@ -160,17 +149,13 @@ func (w *unlockWatch) wait(d time.Duration) {
 		// Other files come and go in tmp/ (lock attempts, messages
 		// being written): only the lock's removal is worth another
 		// link attempt.
-		for off := 0; off+unix.SizeofInotifyEvent <= n; {
-			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-			end := min(off+unix.SizeofInotifyEvent+int(ev.Len), n)
-			name := buf[off+unix.SizeofInotifyEvent : end]
-			if i := bytes.IndexByte(name, 0); i >= 0 {
-				name = name[:i]
-			}
-			if string(name) == lockName || ev.Mask&unix.IN_Q_OVERFLOW != 0 {
-				return
-			}
-			off = end
+		gone := false
+		inotifyEvents(buf[:n], func(_ int32, mask uint32, name []byte) bool {
+			gone = string(name) == lockName || mask&unix.IN_Q_OVERFLOW != 0
+			return !gone
+		})
+		if gone {
+			return
 		}
 	}
 }

@@ -67,8 +67,8 @@ const ownMask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_M
 // knownState is what the last full scan saw of the files the watch does
 // not cover.
 type knownState struct {
-	dbIno, dbSize, dbM int64 // the uiddb's identity
-	kw                 int64 // keyword directory mtime (-1: none), if not watched
+	db [3]int64 // the uiddb's identity (currentUIDDB)
+	kw int64    // keyword directory mtime (-1: none), if not watched
 }
 
 // arm starts (or restarts) covering the folder from now: called by a full
@@ -132,9 +132,8 @@ func (f *Folder) dropSmallWatch() {
 // written it. A uiddb that someone else replaced meanwhile either numbers
 // files whose renames are events we do not expect, or only drops lines
 // of files that were already gone when we listed cur/.
-func (f *Folder) setKnown(s dirStamp) {
-	f.known = knownState{dbIno: s.dbIno, dbSize: s.dbSize, dbM: s.dbM, kw: s.kw}
-	f.knowUIDDB()
+func (f *Folder) setKnown(s dirStamp, db [3]int64) {
+	f.known = knownState{db: db, kw: s.kw}
 }
 
 // expectMoves records the scan's own moves from new/ to cur/ (pairs of
@@ -183,12 +182,7 @@ func (w *ownWatch) expectEvent(wd int32, mask uint32, name string) {
 // knowUIDDB records the uiddb identity the folder itself just wrote
 // (an APPEND to itself whose result it keeps in memory).
 func (f *Folder) knowUIDDB() {
-	var st unix.Stat_t
-	if unix.Stat(filepath.Join(f.dir, uiddbFile), &st) == nil {
-		f.known.dbIno, f.known.dbSize, f.known.dbM = int64(st.Ino), st.Size, st.Mtim.Nano()
-	} else {
-		f.known.dbIno, f.known.dbSize, f.known.dbM = -1, -1, -1
-	}
+	f.known.db, _ = currentUIDDB(f.dir)
 }
 
 // unchangedSinceScan reports whether nothing but the folder's own
@@ -204,9 +198,7 @@ func (f *Folder) unchangedSinceScan() bool {
 		w.armed = false
 		return false
 	}
-	var st unix.Stat_t
-	if unix.Stat(filepath.Join(f.dir, uiddbFile), &st) != nil ||
-		int64(st.Ino) != f.known.dbIno || st.Size != f.known.dbSize || st.Mtim.Nano() != f.known.dbM {
+	if db, ok := currentUIDDB(f.dir); !ok || db != f.known.db {
 		return false
 	}
 	if w.kw >= 0 {
@@ -215,6 +207,7 @@ func (f *Folder) unchangedSinceScan() bool {
 	// No keyword directory when armed (or not watchable): it must still
 	// be as it was.
 	kw := int64(-1)
+	var st unix.Stat_t
 	if unix.Stat(filepath.Join(f.dir, keywordDir), &st) == nil {
 		kw = st.Mtim.Nano()
 	}
@@ -235,35 +228,47 @@ func (w *ownWatch) drain(check bool, expect map[ownEvent]int) bool {
 		if !check {
 			continue
 		}
-		for off := 0; off+unix.SizeofInotifyEvent <= n; {
-			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-			end := off + unix.SizeofInotifyEvent + int(ev.Len)
-			if end > n {
-				return false
-			}
-			name := buf[off+unix.SizeofInotifyEvent : end]
-			if i := bytes.IndexByte(name, 0); i >= 0 {
-				name = name[:i]
-			}
-			off = end
-			mask := ev.Mask & (unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO)
-			if mask == 0 || ev.Mask&^mask != 0 {
+		whole := inotifyEvents(buf[:n], func(wd int32, evMask uint32, name []byte) bool {
+			mask := evMask & (unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO)
+			if mask == 0 || evMask&^mask != 0 {
 				ok = false // creation, overflow, a directory, the folder itself going
-				continue
+				return true
 			}
-			k := ownEvent{ev.Wd, mask, string(name)}
-			c := expect[k]
-			if c == 0 {
+			k := ownEvent{wd, mask, string(name)}
+			switch c := expect[k]; c {
+			case 0:
 				ok = false
-				continue
-			}
-			if c == 1 {
+			case 1:
 				delete(expect, k)
-			} else {
+			default:
 				expect[k] = c - 1
 			}
-		}
+			return true
+		})
+		ok = ok && whole
 	}
+}
+
+// inotifyEvents calls fn for each event in buf (what a read of an inotify
+// descriptor returned), with its name cut at the NUL padding, until fn
+// returns false. It reports whether buf held whole events only.
+func inotifyEvents(buf []byte, fn func(wd int32, mask uint32, name []byte) bool) bool {
+	for off := 0; off+unix.SizeofInotifyEvent <= len(buf); {
+		ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+		end := off + unix.SizeofInotifyEvent + int(ev.Len)
+		if end > len(buf) {
+			return false
+		}
+		name := buf[off+unix.SizeofInotifyEvent : end]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		if !fn(ev.Wd, ev.Mask, name) {
+			return true
+		}
+		off = end
+	}
+	return true
 }
 
 func (w *ownWatch) close() {
