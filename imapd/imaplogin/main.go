@@ -41,16 +41,36 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: imaplogin <imapd-path> <default-maildir>")
 		os.Exit(1)
 	}
-	// A stage couriertcpd started ahead of time waits here for its one
-	// connection (internal/handoff); otherwise this returns at once.
-	if err := handoff.Receive(); err != nil {
-		if errors.Is(err, handoff.ErrClosed) {
-			os.Exit(0)
-		}
+	// A stage couriertcpd started ahead of time waits for its connection
+	// (internal/handoff); a reusable one serves connections one after the
+	// other. A stage started for its connection has st == nil.
+	st, err := handoff.Open()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "ERR: %s: %v\n", "imaplogin", err)
 		os.Exit(1)
 	}
-	imapd, defMaildir := os.Args[1], os.Args[2]
+	for {
+		if st != nil {
+			if err := st.Next(); err != nil {
+				if errors.Is(err, handoff.ErrClosed) {
+					os.Exit(0)
+				}
+				fmt.Fprintf(os.Stderr, "ERR: %s: %v\n", "imaplogin", err)
+				os.Exit(1)
+			}
+		}
+		code, again := serve(st, os.Args[1], os.Args[2])
+		if !again {
+			os.Exit(code)
+		}
+	}
+}
+
+// serve runs one connection on fds 0/1. It returns again=true when the
+// connection is over and this reusable stage can take the next one
+// (couriertcpd has been told, and fds 0/1 are off the client); otherwise
+// the process must exit with code.
+func serve(st *handoff.Stage, imapd, defMaildir string) (code int, again bool) {
 	var r io.Reader = os.Stdin
 	var w io.Writer = os.Stdout
 	closer := func() { os.Stdin.Close(); os.Exit(1) }
@@ -59,6 +79,22 @@ func main() {
 		nc = c
 		r, w = nc, nc
 		closer = func() { nc.Close() }
+	}
+	tlsStarted := false
+	// done ends a connection that has no session: a reusable stage hands
+	// itself back to couriertcpd, any other exits.
+	done := func(code int) (int, bool) {
+		if nc != nil {
+			nc.Close()
+		}
+		if st.Reusable() && !tlsStarted {
+			if err := st.Done(); err != nil {
+				fmt.Fprintf(os.Stderr, "ERR: imaplogin: %v\n", err)
+				return 1, false
+			}
+			return 0, true
+		}
+		return code, false
 	}
 	delay := 5 * time.Second
 	if v := os.Getenv("IMAP_LOGIN_FAILURE_DELAY"); v != "" {
@@ -86,10 +122,15 @@ func main() {
 		IsTemporary:  login.IsTemporary,
 		TLSAvailable: starttls.Available(os.Getenv),
 		StartTLS: func() (io.Reader, io.Writer, error) {
+			// From here on this process is the connection's: couriertls
+			// is its child and holds the socket, so it execs the session
+			// in place (or exits) instead of being reused.
+			tlsStarted = true
 			// PreLogin has dropped its reader; close our copy of the
 			// socket so couriertls is its only holder besides fd 0/1.
 			if nc != nil {
 				nc.Close()
+				nc = nil
 			}
 			s, err := starttls.StartStdio(starttls.Options{})
 			if err != nil {
@@ -115,9 +156,9 @@ func main() {
 	res, err := p.Run(r, w)
 	if res == nil {
 		if err != nil {
-			os.Exit(1)
+			return done(1)
 		}
-		os.Exit(0)
+		return done(0)
 	}
 	extra := []string{"IMAPLOGINTAG=" + res.Tag, "PROTOCOL=IMAP"}
 	// The session is sequential: one P keeps imapd's threads and memory
@@ -132,8 +173,18 @@ func main() {
 			extra = append(extra, k+"="+def)
 		}
 	}
-	err = login.ExecSession(res.Account, imapd, defMaildir, extra)
+	if tlsStarted {
+		st = nil // exec in place: couriertls is our child
+	}
+	spawned, err := login.StartSession(st, res.Account, imapd, defMaildir, extra)
+	if spawned {
+		// couriertcpd runs the session; Spawn parked fds 0/1.
+		if nc != nil {
+			nc.Close()
+		}
+		return 0, true
+	}
 	fmt.Fprintf(os.Stderr, "ERR: %v\n", err)
 	fmt.Fprint(w, "* BYE Temporary problem, please try again later\r\n")
-	os.Exit(1)
+	return done(1)
 }

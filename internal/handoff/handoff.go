@@ -14,10 +14,11 @@
 // couriertcpd fork/exec'd for that connection.
 //
 // Invariants:
-//   - A pre-started stage serves at most one connection: Receive succeeds at
-//     most once per process and the control descriptor is closed after it,
-//     so the per-connection isolation of DESIGN §1 (one process per client,
-//     a fresh session process after login) is unchanged.
+//   - A pre-started stage serves one connection at a time. Without
+//     EnvReuse it serves exactly one: Receive succeeds at most once per
+//     process and the control descriptor is closed after it. With EnvReuse
+//     it serves several, one after the other (reuse.go), and every session
+//     is still a fresh process started as the account.
 //   - Nothing is read from or written to the client before Receive returns,
 //     and nothing but the control message's variables changes the
 //     environment the stage had at start-up.
@@ -30,7 +31,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -110,21 +110,23 @@ func Send(ctl, conn int, vars []string) error {
 // pre-started, installs it on fds 0 and 1, closes the control descriptor,
 // removes EnvFD and sets the connection's variables. It does nothing when
 // the process was started for a connection already (EnvFD unset). On
-// ErrClosed the stage should exit 0 without output.
+// ErrClosed the stage should exit 0 without output. A stage that can be
+// reused (reuse.go) calls Open and Stage.Next instead.
 func Receive() error {
-	v := os.Getenv(EnvFD)
-	if v == "" {
-		return nil
+	st, err := open(false)
+	if err != nil || st == nil {
+		return err
 	}
-	os.Unsetenv(EnvFD)
-	ctl, err := strconv.Atoi(v)
-	if err != nil || ctl < 3 {
-		return fmt.Errorf("handoff: bad %s=%q", EnvFD, v)
-	}
-	defer unix.Close(ctl)
+	return st.Next()
+}
+
+// recvConn reads one connection message from ctl: the socket and the
+// variables.
+func recvConn(ctl int) (int, []string, error) {
 	buf := make([]byte, MaxMessage+1)
 	oob := make([]byte, unix.CmsgSpace(4*4)) // room to notice extra descriptors
 	var n, oobn, flags int
+	var err error
 	for {
 		n, oobn, flags, _, err = unix.Recvmsg(ctl, buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if err != unix.EINTR {
@@ -132,17 +134,17 @@ func Receive() error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("handoff: recvmsg: %w", err)
+		return -1, nil, fmt.Errorf("handoff: recvmsg: %w", err)
 	}
 	fds, ferr := rights(oob[:oobn])
 	if n == 0 && len(fds) == 0 {
-		return ErrClosed
+		return -1, nil, ErrClosed
 	}
-	bad := func(e error) error {
+	bad := func(e error) (int, []string, error) {
 		for _, fd := range fds {
 			unix.Close(fd)
 		}
-		return e
+		return -1, nil, e
 	}
 	if ferr != nil {
 		return bad(ferr)
@@ -161,23 +163,7 @@ func Receive() error {
 	if err != nil {
 		return bad(err)
 	}
-	fd := fds[0]
-	// dup2 clears close-on-exec on the targets, as a fork/exec'd stage's
-	// fds 0 and 1 are.
-	if err := unix.Dup2(fd, 0); err != nil {
-		return bad(fmt.Errorf("handoff: dup2: %w", err))
-	}
-	if err := unix.Dup2(fd, 1); err != nil {
-		return bad(fmt.Errorf("handoff: dup2: %w", err))
-	}
-	unix.Close(fd)
-	for _, kv := range vars {
-		name, val, _ := strings.Cut(kv, "=")
-		if err := os.Setenv(name, val); err != nil {
-			return fmt.Errorf("handoff: setenv %s: %w", name, err)
-		}
-	}
-	return nil
+	return fds[0], vars, nil
 }
 
 func rights(oob []byte) ([]int, error) {

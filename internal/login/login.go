@@ -21,6 +21,7 @@ import (
 	"syscall"
 
 	"gocourier/internal/authproto"
+	"gocourier/internal/handoff"
 	"gocourier/internal/paths"
 	"gocourier/internal/privdrop"
 )
@@ -189,4 +190,47 @@ func ExecSession(u *authproto.UserInfo, program, defaultMaildir string, extraEnv
 	argv := []string{program, SessionMaildir(u, defaultMaildir)}
 	err := syscall.Exec(program, argv, SessionEnv(u, os.Environ(), extraEnv))
 	return fmt.Errorf("login: exec %s: %w", program, err)
+}
+
+// SessionSpawn is the request a reusable login stage sends couriertcpd
+// (internal/handoff) instead of calling ExecSession: the same program,
+// argv, environment, ids and home, checked the same way.
+func SessionSpawn(u *authproto.UserInfo, program, defaultMaildir string, extraEnv []string) (*handoff.Spawn, error) {
+	if u.UID < 0 || u.GID < 0 {
+		return nil, fmt.Errorf("login: account %q has no uid/gid", u.Address)
+	}
+	if u.Home == "" {
+		return nil, fmt.Errorf("login: account %q has no home directory", u.Address)
+	}
+	return &handoff.Spawn{
+		UID:  u.UID,
+		GID:  u.GID,
+		Dir:  u.Home,
+		Path: program,
+		Args: []string{program, SessionMaildir(u, defaultMaildir)},
+		Env:  SessionEnv(u, os.Environ(), extraEnv),
+	}, nil
+}
+
+// StartSession starts the session stage for u. On a reusable pre-started
+// stage (st.Reusable) it asks couriertcpd to start it and returns
+// (true, nil) once it runs: the caller closes its copies of the socket and
+// serves the next connection. Otherwise, or when the request could not be
+// sent, it execs in place (ExecSession) and returns only on error. An
+// error means the client must be told of a temporary problem.
+func StartSession(st *handoff.Stage, u *authproto.UserInfo, program, defaultMaildir string, extraEnv []string) (bool, error) {
+	if st.Reusable() {
+		sp, err := SessionSpawn(u, program, defaultMaildir, extraEnv)
+		if err != nil {
+			return false, err
+		}
+		err = st.Spawn(sp)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, handoff.ErrNotSent) {
+			return false, fmt.Errorf("login: start %s: %w", program, err)
+		}
+	}
+	return false, ExecSession(u, program, defaultMaildir, extraEnv)
 }

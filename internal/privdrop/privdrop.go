@@ -48,3 +48,28 @@ func Drop(uid, gid int) error {
 	}
 	return nil
 }
+
+// Credential returns what a process started by this one needs so that it
+// runs as uid/gid with no supplementary groups, under the same rules as
+// Drop: as root, the ids (uid 0 refused) and an empty group list, which
+// the child applies (setgroups, setgid, setuid) between fork and exec; not
+// as root, nil when this process already runs as uid/gid, else an error.
+// couriertcpd uses it to start a session stage for a reusable login stage
+// (internal/handoff), so the session starts as fresh and as unprivileged as
+// one the login stage exec'd after Drop.
+func Credential(uid, gid int) (*syscall.Credential, error) {
+	if uid < 0 || gid < 0 {
+		return nil, fmt.Errorf("privdrop: bad uid %d / gid %d", uid, gid)
+	}
+	if os.Geteuid() != 0 {
+		if os.Geteuid() == uid && os.Getegid() == gid {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("privdrop: not root, cannot switch to uid %d gid %d (running as %d/%d)",
+			uid, gid, os.Geteuid(), os.Getegid())
+	}
+	if uid == 0 {
+		return nil, fmt.Errorf("privdrop: refusing to run a mail session as uid 0")
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, nil
+}

@@ -64,6 +64,10 @@ type Options struct {
 	// keep started ahead of connections (internal/handoff); -1 = not
 	// given, see PrestartCount.
 	Prestart int
+	// PrestartUses is ours (-prestartuses=N): how many connections one
+	// pre-started copy serves, one after the other, before it exits
+	// (internal/handoff, reuse.go); 1 is one connection per process.
+	PrestartUses int
 
 	// Accepted for compatibility and ignored (logged): we do no DNS.
 	Ignored []string
@@ -76,7 +80,7 @@ var ErrUsage = errors.New("usage: couriertcpd [-pid=file] [options] portlist pro
 // options are `-name` or `-name=value`, they end at the first argument that
 // does not start with `-` (or after `--`).
 func ParseArgs(argv []string) (*Options, error) {
-	o := &Options{MaxProcs: 40, MaxPerIP: 4, Warn: -1, Prestart: -1}
+	o := &Options{MaxProcs: 40, MaxPerIP: 4, Warn: -1, Prestart: -1, PrestartUses: DefaultPrestartUses}
 	i := 0
 	warnSet, percSet := false, false
 	for ; i < len(argv); i++ {
@@ -139,6 +143,12 @@ func ParseArgs(argv []string) (*Options, error) {
 				err = fmt.Errorf("invalid -prestart option %q", val)
 			}
 			o.Prestart = n
+		case "prestartuses":
+			n, cerr := strconv.Atoi(val)
+			if cerr != nil || n < 1 || n > 1000000 {
+				err = fmt.Errorf("invalid -prestartuses option %q", val)
+			}
+			o.PrestartUses = n
 		case "user":
 			o.User = val
 		case "group":
@@ -182,7 +192,7 @@ func ParseArgs(argv []string) (*Options, error) {
 func needsValue(name string) bool {
 	switch name {
 	case "pid", "address", "maxprocs", "maxperip", "maxperc", "warn", "listen", "access",
-		"stderr", "stderrlogger", "stderrloggername", "user", "group", "prestart":
+		"stderr", "stderrlogger", "stderrloggername", "user", "group", "prestart", "prestartuses":
 		return true
 	}
 	return false

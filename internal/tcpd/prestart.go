@@ -1,6 +1,7 @@
 package tcpd
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,14 +17,35 @@ import (
 // Pre-started login stages (DESIGN §1, §7): the pool keeps Prestart copies
 // of the program running, each blocked in handoff.Receive, so that an
 // accepted connection goes to a process that has already paid for its exec
-// and runtime start-up. A spare serves exactly one connection, like a
-// fork/exec'd child; spares are not connections and take no slot, but
-// every process is in s.wg and in its own process group, so Shutdown
+// and runtime start-up. Idle spares are not connections and take no slot,
+// but every process is in s.wg and in its own process group, so Shutdown
 // reaches them.
+//
+// With -prestartuses above 1 (the default) a spare is reusable
+// (internal/handoff, reuse.go): it serves up to that many connections one
+// after the other. At the end of each it reports Done, or asks us to start
+// the session stage (Spawn), which we fork/exec as the account (uid, gid,
+// no supplementary groups, privdrop.Credential) on the client socket, so the
+// session is our child and holds the connection's slot exactly as a stage
+// that exec'd it in place would; the spare goes back to the pool. A spare
+// that closes its control socket mid-connection (it exec'd the session in
+// place, e.g. after STARTTLS, or died) stands for the connection until it
+// exits, as a one-use spare does.
+//
+// Invariant: a spare is in the pool only while it waits for a connection;
+// while it serves one it is in s.children (and still in s.spares), and
+// exactly one of the connection's ends (Done, a started session's exit, the
+// spare's exit) calls the connection's finish.
 
 // DefaultPrestart is the pool size when -prestart is not given and the
 // program is one of our login stages (which implement internal/handoff).
 const DefaultPrestart = 2
+
+// DefaultPrestartUses is how many connections a reusable spare serves before
+// it is retired and replaced: its heap and anything a connection could
+// leave behind have a bounded life, and the restart costs a hundredth of a
+// process start per login.
+const DefaultPrestartUses = 100
 
 // prestartPrograms are the programs known to implement internal/handoff.
 var prestartPrograms = map[string]bool{"imaplogin": true, "pop3login": true}
@@ -46,13 +68,21 @@ func PrestartCount(o *Options) int {
 }
 
 type spare struct {
-	cmd *exec.Cmd
-	ctl *os.File // our end of the control socketpair
+	cmd   *exec.Cmd
+	ctl   *os.File // our end of the control socketpair, non-blocking (netpoller)
+	reuse bool     // started with handoff.EnvReuse
 
-	mu     sync.Mutex
-	exited bool
-	onExit func(error) // set on hand-off; runs after Wait
+	mu      sync.Mutex
+	exited  bool
+	exitErr error
+	onExit  func(error) // set when the spare stands for a connection; runs after Wait
+	busy    bool        // serving a connection (reusable spares)
+	retired bool        // we closed its control socket on purpose
+	uses    int         // connections served (reusable spares)
 }
+
+// reusable reports whether spares are started reusable.
+func (s *Server) reusable() bool { return s.opt.PrestartUses > 1 }
 
 // startSpare starts one pre-started stage.
 func (s *Server) startSpare() (*spare, error) {
@@ -60,10 +90,20 @@ func (s *Server) startSpare() (*spare, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Our end goes through the netpoller: a goroutine waiting for a busy
+	// spare's report must not hold an OS thread (see reap.go).
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		return nil, err
+	}
 	ours, theirs := os.NewFile(uintptr(fds[0]), "handoff"), os.NewFile(uintptr(fds[1]), "handoff-child")
-	env := make([]string, 0, len(s.baseEnv)+1)
+	env := make([]string, 0, len(s.baseEnv)+2)
 	env = append(env, s.baseEnv...)
 	env = append(env, handoff.EnvFD+"=3")
+	if s.reusable() {
+		env = append(env, handoff.EnvReuse+"=1")
+	}
 	cmd := &exec.Cmd{
 		Path:        s.opt.Program,
 		Args:        s.opt.Args,
@@ -81,7 +121,7 @@ func (s *Server) startSpare() (*spare, error) {
 		ours.Close()
 		return nil, err
 	}
-	sp := &spare{cmd: cmd, ctl: ours}
+	sp := &spare{cmd: cmd, ctl: ours, reuse: s.reusable()}
 	s.mu.Lock()
 	s.spares[cmd.Process.Pid] = cmd.Process
 	s.wg.Add(1)
@@ -93,16 +133,21 @@ func (s *Server) startSpare() (*spare, error) {
 		err := waitCmd(cmd)
 		sp.mu.Lock()
 		sp.exited = true
+		sp.exitErr = err
 		f := sp.onExit
+		busy, retired := sp.busy, sp.retired
 		sp.mu.Unlock()
 		s.mu.Lock()
 		delete(s.spares, cmd.Process.Pid)
 		s.mu.Unlock()
-		if f != nil {
+		switch {
+		case f != nil:
 			f(err)
-		} else {
+		case busy:
+			// awaitStage sees the end of file and ends the connection.
+		default:
 			ours.Close()
-			if !s.isStopping() {
+			if !retired && !s.isStopping() {
 				s.Logf("WARN: couriertcpd: pre-started %s exited before a connection: %v", s.opt.Program, exitText(err))
 				s.spareDied()
 			}
@@ -144,11 +189,29 @@ func (s *Server) spareDied() {
 	s.mu.Unlock()
 }
 
-// prestartLoop keeps the pool full until Shutdown. The pool channel holds
-// n-1 spares and this loop holds the n-th while it waits to put it in.
+// poolCap is the pool channel's capacity for n spares: room for reusable
+// spares coming back while the loop has already replaced them (idle ones
+// beyond it are retired).
+func poolCap(n int, reusable bool) int {
+	if reusable {
+		return 2*n + 2
+	}
+	return n
+}
+
+// prestartLoop keeps at least n spares waiting in the pool until Shutdown:
+// it starts one whenever the pool holds fewer (handOff wakes it when it
+// takes one out).
 func (s *Server) prestartLoop(n int) {
 	defer s.wg.Done()
 	for {
+		for len(s.pool) >= n {
+			select {
+			case <-s.poolTaken:
+			case <-s.stop:
+				return
+			}
+		}
 		s.mu.Lock()
 		wait := s.spareBackoff
 		s.mu.Unlock()
@@ -166,10 +229,15 @@ func (s *Server) prestartLoop(n int) {
 			continue
 		}
 		select {
-		case s.pool <- sp:
 		case <-s.stop:
 			s.retire(sp)
 			return
+		default:
+		}
+		select {
+		case s.pool <- sp:
+		default:
+			s.retire(sp) // filled by spares that came back meanwhile
 		}
 	}
 }
@@ -177,6 +245,9 @@ func (s *Server) prestartLoop(n int) {
 // retire ends an unused spare: closing the control socket makes its
 // Receive return ErrClosed, and the signal covers one still starting up.
 func (s *Server) retire(sp *spare) {
+	sp.mu.Lock()
+	sp.retired = true
+	sp.mu.Unlock()
 	sp.ctl.Close()
 	signalGroup(sp.cmd.Process, syscall.SIGTERM)
 }
@@ -193,50 +264,183 @@ func (s *Server) drainPool() {
 	}
 }
 
-// handOff gives f and vars to a waiting spare. It returns the spare's
-// process, with onExit installed so that its end runs done, or nil when no
-// live spare was ready (the caller then starts a child itself).
-func (s *Server) handOff(f *os.File, vars []string, done func(pid int) func(error)) *os.Process {
+// handOff gives f and vars to a waiting spare. It reports false when no
+// live spare was ready (the caller then starts a child itself). finish ends
+// the connection (handle's): it is called once, with the pid and exit of
+// the process that stood for the connection last.
+func (s *Server) handOff(f *os.File, vars []string, finish func(pid int, err error) int) bool {
 	if s.pool == nil {
-		return nil
+		return false
 	}
 	for {
 		var sp *spare
 		select {
 		case sp = <-s.pool:
 		default:
-			return nil
+			return false
+		}
+		select {
+		case s.poolTaken <- struct{}{}:
+		default:
 		}
 		sp.mu.Lock()
 		if sp.exited {
 			sp.mu.Unlock()
 			continue
 		}
-		err := handoff.Send(int(sp.ctl.Fd()), int(f.Fd()), vars)
+		err := controlSend(sp.ctl, int(f.Fd()), vars)
 		if err != nil {
 			sp.mu.Unlock()
 			s.Logf("ERR: couriertcpd: hand-off to pre-started %s: %v", s.opt.Program, err)
 			s.retire(sp)
 			continue
 		}
-		sp.onExit = done(sp.cmd.Process.Pid)
-		sp.ctl.Close()
 		p := sp.cmd.Process
+		if sp.reuse {
+			sp.busy = true
+		} else {
+			sp.onExit = func(err error) { finish(p.Pid, err) }
+			sp.ctl.Close()
+		}
 		// Register it as a connection's child before its exit can be
 		// reported (Wait's goroutine needs sp.mu to see onExit).
 		s.mu.Lock()
-		delete(s.spares, p.Pid)
+		if !sp.reuse {
+			delete(s.spares, p.Pid)
+		}
 		s.children[p.Pid] = p
 		s.wg.Add(1)
 		if s.stopping {
 			signalGroup(p, syscall.SIGTERM)
 		}
-		s.mu.Unlock()
-		sp.mu.Unlock()
 		// A successful hand-off proves the program works.
-		s.mu.Lock()
 		s.spareBackoff = 0
 		s.mu.Unlock()
-		return p
+		sp.mu.Unlock()
+		if sp.reuse {
+			go s.awaitStage(sp, finish)
+		}
+		return true
+	}
+}
+
+// controlSend sends a connection on a spare's non-blocking control socket
+// without taking it out of the netpoller (File.Fd would).
+func controlSend(ctl *os.File, conn int, vars []string) error {
+	rc, err := ctl.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = handoff.Send(int(fd), conn, vars) }); err != nil {
+		return err
+	}
+	return serr
+}
+
+// resultBufs holds the receive buffers for spares' reports: a buffer is
+// taken only while a report is read, not while a spare serves its client.
+var resultBufs = sync.Pool{New: func() any { b := make([]byte, handoff.MaxSpawn+1); return &b }}
+
+// readResult waits, in the netpoller, for a busy spare's report.
+func readResult(ctl *os.File) (*handoff.Result, error) {
+	rc, err := ctl.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var res *handoff.Result
+	var rerr error
+	err = rc.Read(func(fd uintptr) bool {
+		bp := resultBufs.Get().(*[]byte)
+		res, rerr = handoff.ReadResult(int(fd), *bp)
+		resultBufs.Put(bp)
+		return !errors.Is(rerr, unix.EAGAIN)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, rerr
+}
+
+// awaitStage follows a reusable spare through one connection.
+func (s *Server) awaitStage(sp *spare, finish func(pid int, err error) int) {
+	pid := sp.cmd.Process.Pid
+	for {
+		res, err := readResult(sp.ctl)
+		if err != nil {
+			// End of file: the spare exec'd the session in place or
+			// died; its process stands for the connection from now on.
+			if !errors.Is(err, handoff.ErrClosed) && !errors.Is(err, os.ErrClosed) {
+				s.Logf("ERR: couriertcpd: pre-started %s: %v", s.opt.Program, err)
+				signalGroup(sp.cmd.Process, syscall.SIGTERM)
+			}
+			sp.ctl.Close()
+			sp.mu.Lock()
+			sp.busy = false
+			if sp.exited {
+				exitErr := sp.exitErr
+				sp.mu.Unlock()
+				finish(pid, exitErr)
+				return
+			}
+			sp.onExit = func(err error) { finish(pid, err) }
+			sp.mu.Unlock()
+			return
+		}
+		if res.Spawn != nil {
+			serr := s.spawnSession(res, finish)
+			if rerr := controlReply(sp.ctl, serr); rerr != nil {
+				s.Logf("ERR: couriertcpd: pre-started %s: %v", s.opt.Program, rerr)
+			}
+			if serr != nil {
+				s.Logf("ERR: couriertcpd: %s: %v", res.Spawn.Path, serr)
+				continue // the spare still has the client: Done or exec follows
+			}
+			// The session holds the connection now; its end finishes it.
+			s.mu.Lock()
+			delete(s.children, pid)
+			s.mu.Unlock()
+			s.wg.Done()
+		} else {
+			finish(pid, nil)
+		}
+		s.recycle(sp)
+		return
+	}
+}
+
+// controlReply answers a spare's Spawn on its non-blocking control socket.
+func controlReply(ctl *os.File, started error) error {
+	rc, err := ctl.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = handoff.Reply(int(fd), started) }); err != nil {
+		return err
+	}
+	return serr
+}
+
+// recycle puts a spare that finished a connection back in the pool, or
+// retires it when it has served its -prestartuses, when we stop, or when
+// the pool is full.
+func (s *Server) recycle(sp *spare) {
+	sp.mu.Lock()
+	sp.busy = false
+	sp.uses++
+	uses, exited := sp.uses, sp.exited
+	sp.mu.Unlock()
+	if exited {
+		return
+	}
+	if uses >= s.opt.PrestartUses || s.isStopping() {
+		s.retire(sp)
+		return
+	}
+	select {
+	case s.pool <- sp:
+	default:
+		s.retire(sp)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"gocourier/internal/handoff"
+	"gocourier/internal/privdrop"
 	"gocourier/internal/tcpd/access"
 
 	"golang.org/x/sys/unix"
@@ -50,6 +52,7 @@ type Server struct {
 
 	// Pre-started stages (prestart.go): pool is nil when off.
 	pool         chan *spare
+	poolTaken    chan struct{} // handOff took a spare: the pool may need a new one
 	spares       map[int]*os.Process // pre-started, not yet handed a connection
 	spareBackoff time.Duration       // guarded by mu
 	nullOnce     sync.Once
@@ -162,7 +165,8 @@ func (s *Server) Serve(lns []net.Listener) {
 	if n := PrestartCount(s.opt); n > 0 {
 		s.mu.Lock()
 		if !s.stopping {
-			s.pool = make(chan *spare, n-1)
+			s.pool = make(chan *spare, poolCap(n, s.reusable()))
+			s.poolTaken = make(chan struct{}, 1)
 			s.wg.Add(1)
 			go s.prestartLoop(n)
 		}
@@ -354,8 +358,7 @@ func (s *Server) handle(c *net.TCPConn, wait bool) int {
 	if !wait {
 		// A pre-started stage gets the same variables a fork/exec'd one
 		// would have on top of the daemon's environment.
-		onExit := func(pid int) func(error) { return func(err error) { finish(pid, err) } }
-		if p := s.handOff(f, env[len(s.baseEnv):], onExit); p != nil {
+		if s.handOff(f, env[len(s.baseEnv):], finish) {
 			f.Close()
 			s.mu.Lock()
 			n := len(s.children)
@@ -405,6 +408,51 @@ func (s *Server) handle(c *net.TCPConn, wait bool) int {
 	}
 	go done()
 	return 0
+}
+
+// spawnSession starts the session stage a reusable login stage asked for
+// (prestart.go): the program as the account, with no supplementary groups,
+// in its home, on the client socket. The session stands for the
+// connection from then on; its end runs finish.
+func (s *Server) spawnSession(res *handoff.Result, finish func(pid int, err error) int) error {
+	sp := res.Spawn
+	f := os.NewFile(uintptr(res.Conn), "client")
+	defer f.Close()
+	// The stage's net.FileConn made the shared file description
+	// non-blocking; the session expects an ordinary blocking socket, as
+	// after an exec in place.
+	if err := unix.SetNonblock(res.Conn, false); err != nil {
+		return fmt.Errorf("fcntl: %w", err)
+	}
+	cred, err := privdrop.Credential(sp.UID, sp.GID)
+	if err != nil {
+		return err
+	}
+	cmd := &exec.Cmd{
+		Path:        sp.Path,
+		Args:        sp.Args,
+		Env:         sp.Env,
+		Dir:         sp.Dir,
+		Stdin:       f,
+		Stdout:      f,
+		Stderr:      s.childStderr,
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Credential: cred},
+	}
+	if err := cmd.Start(); err != nil {
+		return unwrapExec(err)
+	}
+	pid := cmd.Process.Pid
+	s.mu.Lock()
+	s.children[pid] = cmd.Process
+	n := len(s.children)
+	s.wg.Add(1)
+	if s.stopping {
+		signalGroup(cmd.Process, syscall.SIGTERM)
+	}
+	s.mu.Unlock()
+	s.countWarn(n)
+	go func() { finish(pid, waitCmd(cmd)) }()
+	return nil
 }
 
 func unwrapExec(err error) error {

@@ -44,16 +44,29 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: pop3login <pop3d-path> <default-maildir>")
 		os.Exit(1)
 	}
-	// A stage couriertcpd started ahead of time waits here for its one
-	// connection (internal/handoff); otherwise this returns at once.
-	if err := handoff.Receive(); err != nil {
-		if errors.Is(err, handoff.ErrClosed) {
-			os.Exit(0)
-		}
+	// A stage couriertcpd started ahead of time waits for its connection
+	// (internal/handoff); a reusable one serves connections one after the
+	// other. A stage started for its connection has st == nil.
+	st, err := handoff.Open()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "ERR: %s: %v\n", "pop3login", err)
 		os.Exit(1)
 	}
-	os.Exit(run(os.Args[1], os.Args[2]))
+	for {
+		if st != nil {
+			if err := st.Next(); err != nil {
+				if errors.Is(err, handoff.ErrClosed) {
+					os.Exit(0)
+				}
+				fmt.Fprintf(os.Stderr, "ERR: %s: %v\n", "pop3login", err)
+				os.Exit(1)
+			}
+		}
+		code, again := run(st, os.Args[1], os.Args[2])
+		if !again {
+			os.Exit(code)
+		}
+	}
 }
 
 func envSeconds(name string, def time.Duration) time.Duration {
@@ -74,7 +87,11 @@ func hostname() string {
 	return h
 }
 
-func run(pop3d, defMaildir string) int {
+// run serves one connection on fds 0/1. It returns again=true when the
+// connection is over and this reusable stage can take the next one
+// (couriertcpd has been told, and fds 0/1 are off the client); otherwise
+// the process must exit with code.
+func run(st *handoff.Stage, pop3d, defMaildir string) (code int, again bool) {
 	start := time.Now()
 	var r io.Reader = os.Stdin
 	var w io.Writer = os.Stdout
@@ -82,6 +99,22 @@ func run(pop3d, defMaildir string) int {
 	if nc := stdioconn.Socket(); nc != nil {
 		sock = nc
 		r, w = nc, nc
+	}
+	tlsStarted := false
+	// done ends a connection that has no session: a reusable stage hands
+	// itself back to couriertcpd, any other exits.
+	done := func(code int) (int, bool) {
+		if sock != nil {
+			sock.Close()
+		}
+		if st.Reusable() && !tlsStarted {
+			if err := st.Done(); err != nil {
+				fmt.Fprintf(os.Stderr, "ERR: pop3login: %v\n", err)
+				return 1, false
+			}
+			return 0, true
+		}
+		return code, false
 	}
 	ip, port := os.Getenv("TCPREMOTEIP"), os.Getenv("TCPREMOTEPORT")
 	if ip == "" {
@@ -137,9 +170,13 @@ func run(pop3d, defMaildir string) int {
 	}
 	l.StartTLS = func() (*pop3.Conn, error) {
 		// Serve has abandoned its reader; couriertls must be the only
-		// holder of the socket besides fd 0/1.
+		// holder of the socket besides fd 0/1. From here on this
+		// process is the connection's (couriertls is its child): it
+		// execs the session in place or exits, and is not reused.
+		tlsStarted = true
 		if sock != nil {
 			sock.Close()
+			sock = nil
 		}
 		s, err := starttls.StartStdio(starttls.Options{})
 		if err != nil {
@@ -165,7 +202,7 @@ func run(pop3d, defMaildir string) int {
 		default:
 			fmt.Fprintf(os.Stderr, "DEBUG: Disconnected, %s, time=%d\n", where, int(time.Since(start).Seconds()))
 		}
-		return 0
+		return done(0)
 	}
 	extra := []string{"PROTOCOL=POP3"}
 	if l.UTF8 {
@@ -175,9 +212,19 @@ func run(pop3d, defMaildir string) int {
 	// and the loginexec hook expect an ordinary blocking socket.
 	_ = syscall.SetNonblock(0, false)
 	_ = syscall.SetNonblock(1, false)
-	err := login.ExecSession(acct, pop3d, defMaildir, extra)
+	if tlsStarted {
+		st = nil // exec in place: couriertls is our child
+	}
+	spawned, err := login.StartSession(st, acct, pop3d, defMaildir, extra)
+	if spawned {
+		// couriertcpd runs the session; Spawn parked fds 0/1.
+		if sock != nil {
+			sock.Close()
+		}
+		return 0, true
+	}
 	fmt.Fprintf(os.Stderr, "ERR: %s: %v\n", cr.User, err)
 	conn.Err("[SYS/TEMP] Temporary problem, please try again later")
 	conn.Flush()
-	return 1
+	return done(1)
 }
