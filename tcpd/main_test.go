@@ -68,6 +68,14 @@ func childMain(mode string) {
 	if mode == "diespare" && handoff.Pending() {
 		os.Exit(2) // a program that cannot be pre-started
 	}
+	if mode == "reuse" {
+		reuseStageMain()
+		return
+	}
+	if mode == "session" {
+		sessionMain()
+		return
+	}
 	// With -prestart the child waits here for its connection.
 	if err := handoff.Receive(); err != nil {
 		if errors.Is(err, handoff.ErrClosed) {
@@ -95,6 +103,95 @@ func childMain(mode string) {
 		out(b.String())
 	}
 	// Stay until the client closes, so tests control the lifetime.
+	buf := make([]byte, 512)
+	for {
+		n, err := syscall.Read(0, buf)
+		if n <= 0 || err != nil {
+			return
+		}
+	}
+}
+
+// reuseStageMain is a reusable pre-started stage (internal/handoff): per
+// connection it writes "STAGE <pid>", reads one command line and does it:
+// "DONE" hands itself back, "SPAWN uid gid dir" asks couriertcpd to start
+// this program in "session" mode as uid/gid in dir, "EXEC" execs that
+// session in place.
+func reuseStageMain() {
+	st, err := handoff.Open()
+	if err != nil || st == nil {
+		os.Exit(3)
+	}
+	for {
+		if err := st.Next(); err != nil {
+			if errors.Is(err, handoff.ErrClosed) {
+				os.Exit(0)
+			}
+			os.Exit(3)
+		}
+		syscall.Write(1, []byte(fmt.Sprintf("STAGE %d\n", os.Getpid())))
+		var line []byte
+		b := make([]byte, 1)
+		for {
+			n, err := syscall.Read(0, b)
+			if n <= 0 || err != nil || b[0] == '\n' {
+				break
+			}
+			line = append(line, b[0])
+		}
+		f := strings.Fields(string(line))
+		// Go's Getenv takes the first of duplicate entries.
+		var env []string
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "TCPD_TEST_CHILD=") {
+				env = append(env, kv)
+			}
+		}
+		env = append(env, "TCPD_TEST_CHILD=session")
+		prog := os.Args[0]
+		if p := os.Getenv("TCPD_TEST_SESSION_BIN"); p != "" {
+			prog = p // a copy the account can execute
+		}
+		switch {
+		case len(f) == 4 && f[0] == "SPAWN":
+			uid, _ := strconv.Atoi(f[1])
+			gid, _ := strconv.Atoi(f[2])
+			err := st.Spawn(&handoff.Spawn{UID: uid, GID: gid, Dir: f[3], Path: prog, Args: []string{prog}, Env: env})
+			if err != nil {
+				syscall.Write(1, []byte("SPAWNERR "+err.Error()+"\n"))
+				if st.Done() != nil {
+					os.Exit(4)
+				}
+			}
+		case len(f) == 1 && f[0] == "EXEC":
+			syscall.Exec(prog, []string{prog}, env)
+			os.Exit(5)
+		default:
+			if st.Done() != nil {
+				os.Exit(4)
+			}
+		}
+	}
+}
+
+// sessionMain reports who it is and stays until the client closes.
+func sessionMain() {
+	groups, _ := unix.Getgroups()
+	cwd, _ := os.Getwd()
+	fds, _ := os.ReadDir("/proc/self/fd")
+	fl, _ := unix.FcntlInt(0, unix.F_GETFL, 0)
+	// Count what we were given: not the runtime's own cgroup files (Go
+	// keeps them open to follow CPU limits) nor the listing's directory.
+	nfds := 0
+	for _, e := range fds {
+		l, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err == nil && !strings.HasPrefix(l, "/sys/fs/cgroup/") {
+			nfds++
+		}
+	}
+	msg := fmt.Sprintf("SESSION pid=%d ppid=%d uid=%d gid=%d groups=%d cwd=%s fds=%d nonblock=%d\n",
+		os.Getpid(), os.Getppid(), os.Getuid(), os.Getgid(), len(groups), cwd, nfds, fl&unix.O_NONBLOCK)
+	syscall.Write(1, []byte(msg))
 	buf := make([]byte, 512)
 	for {
 		n, err := syscall.Read(0, buf)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"net"
 	"os"
@@ -152,5 +153,169 @@ func TestPrestartDefaultOff(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if n := len(spares(t, d.cmd.Process.Pid)); n != 0 {
 		t.Fatalf("%d spares for a program that is not a login stage", n)
+	}
+}
+
+// reuseConn connects, reads the stage's "STAGE <pid>" line and sends cmd.
+func reuseConn(t *testing.T, addr, cmd string) (net.Conn, *bufio.Reader, int) {
+	t.Helper()
+	c := dialFrom(t, "", addr)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	l, err := r.ReadString('\n')
+	var pid int
+	if _, serr := fmt.Sscanf(l, "STAGE %d", &pid); err != nil || serr != nil {
+		t.Fatalf("greeting %q, %v", l, err)
+	}
+	if _, err := c.Write([]byte(cmd + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	return c, r, pid
+}
+
+// sessionBin copies the test binary where an unprivileged account can
+// execute it (go test's build directory is private to root).
+func sessionBin(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "tcpdsess")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	data, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "session")
+	if err := os.WriteFile(p, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A reusable spare serves up to -prestartuses connections one after the
+// other, and retiring a used-up one is not logged as a failure.
+func TestPrestartReuse(t *testing.T) {
+	d := startTcpd(t, "reuse", nil, "-prestart=1", "-prestartuses=3")
+	waitFor(t, "a spare", 5*time.Second, func() bool { return len(spares(t, d.cmd.Process.Pid)) == 1 })
+	served := map[int]int{}
+	for i := 0; i < 9; i++ {
+		c, r, stage := reuseConn(t, d.addr(), "DONE")
+		if _, err := r.ReadString('\n'); err == nil {
+			t.Fatal("connection not closed after DONE")
+		}
+		c.Close()
+		served[stage]++
+		// Let the stage get back to the pool before the next client.
+		time.Sleep(50 * time.Millisecond)
+	}
+	reused := false
+	for pid, n := range served {
+		if n > 3 {
+			t.Errorf("stage %d served %d connections, -prestartuses=3", pid, n)
+		}
+		if n > 1 {
+			reused = true
+		}
+		if n == 3 {
+			waitFor(t, "a used-up stage to exit", 5*time.Second, func() bool { return !alive(pid) })
+		}
+	}
+	if !reused {
+		t.Errorf("no stage served two connections: %v", served)
+	}
+	if strings.Contains(d.stderr.String(), "exited before a connection") {
+		t.Errorf("retiring a used-up stage was logged as a failure:\n%s", d.stderr.String())
+	}
+}
+
+// A session a reusable spare asks for is couriertcpd's own child, started
+// as the account (uid, gid, no supplementary groups, in its home) on the
+// client socket in blocking mode with nothing else open, and it holds the
+// connection's -maxperip slot until it ends.
+func TestPrestartReuseSpawn(t *testing.T) {
+	bin := sessionBin(t)
+	d := startTcpd(t, "reuse", []string{"TCPD_TEST_SESSION_BIN=" + bin}, "-prestart=1", "-maxperip=1")
+	waitFor(t, "a spare", 5*time.Second, func() bool { return len(spares(t, d.cmd.Process.Pid)) == 1 })
+	c2, r2, stage := reuseConn(t, d.addr(), "SPAWN 65534 65534 /")
+	l, err := r2.ReadString('\n')
+	if err != nil {
+		t.Fatalf("session: %v", err)
+	}
+	var pid, ppid, uid, gid, groups, fds, nonblock int
+	var cwd string
+	if _, err := fmt.Sscanf(l, "SESSION pid=%d ppid=%d uid=%d gid=%d groups=%d cwd=%s fds=%d nonblock=%d",
+		&pid, &ppid, &uid, &gid, &groups, &cwd, &fds, &nonblock); err != nil {
+		t.Fatalf("session report %q: %v", l, err)
+	}
+	if ppid != d.cmd.Process.Pid || pid == stage {
+		t.Errorf("session pid %d ppid %d; want a new child of couriertcpd (%d)", pid, ppid, d.cmd.Process.Pid)
+	}
+	if uid != 65534 || gid != 65534 || groups != 0 || cwd != "/" {
+		t.Errorf("session runs as uid %d gid %d with %d groups in %s; want 65534/65534, none, /", uid, gid, groups, cwd)
+	}
+	if fds != 3 || nonblock != 0 {
+		t.Errorf("session has %d descriptors (want 0, 1 and 2), nonblock %d", fds, nonblock)
+	}
+	// The session holds the one -maxperip slot: a second client is refused.
+	if c, err := net.DialTimeout("tcp", d.addr(), 3*time.Second); err == nil {
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if n, _ := c.Read(make([]byte, 64)); n > 0 {
+			t.Error("a second connection was served while the session held the only -maxperip slot")
+		}
+		c.Close()
+	}
+	// A refused spawn (uid 0) is reported to the stage, which still has
+	// the client; the connection is then served normally.
+	c2.Close()
+	waitFor(t, "the session to end", 5*time.Second, func() bool { return !alive(pid) })
+	var c3 net.Conn
+	var r3 *bufio.Reader
+	waitFor(t, "the slot to be free", 5*time.Second, func() bool {
+		c, err := net.DialTimeout("tcp", d.addr(), time.Second)
+		if err != nil {
+			return false
+		}
+		c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		r := bufio.NewReader(c)
+		if l, _ := r.ReadString('\n'); !strings.HasPrefix(l, "STAGE ") {
+			c.Close()
+			return false
+		}
+		c3, r3 = c, r
+		return true
+	})
+	defer c3.Close()
+	c3.SetDeadline(time.Now().Add(5 * time.Second))
+	c3.Write([]byte("SPAWN 0 0 /\n"))
+	if l, _ := r3.ReadString('\n'); !strings.HasPrefix(l, "SPAWNERR ") || !strings.Contains(l, "uid 0") {
+		t.Errorf("spawn as uid 0: %q, want SPAWNERR ... uid 0", l)
+	}
+}
+
+// A reusable spare that execs its session in place keeps the connection:
+// its process stands for it (same pid), and SIGTERM ends it.
+func TestPrestartReuseExecInPlace(t *testing.T) {
+	d := startTcpd(t, "reuse", nil, "-prestart=1")
+	waitFor(t, "a spare", 5*time.Second, func() bool { return len(spares(t, d.cmd.Process.Pid)) == 1 })
+	_, r, stage := reuseConn(t, d.addr(), "EXEC")
+	l, err := r.ReadString('\n')
+	var pid, ppid int
+	if _, serr := fmt.Sscanf(l, "SESSION pid=%d ppid=%d", &pid, &ppid); err != nil || serr != nil {
+		t.Fatalf("session report %q, %v", l, err)
+	}
+	if pid != stage || ppid != d.cmd.Process.Pid {
+		t.Errorf("in-place session pid %d ppid %d; want the stage %d, child of %d", pid, ppid, stage, d.cmd.Process.Pid)
+	}
+	waitFor(t, "a new spare", 5*time.Second, func() bool { return len(spares(t, d.cmd.Process.Pid)) == 1 })
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("couriertcpd did not exit after SIGTERM")
+	}
+	if alive(pid) {
+		t.Errorf("session %d still exists after couriertcpd exited", pid)
 	}
 }
