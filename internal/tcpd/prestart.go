@@ -194,7 +194,7 @@ func (s *Server) spareDied() {
 // beyond it are retired).
 func poolCap(n int, reusable bool) int {
 	if reusable {
-		return 2*n + 2
+		return max(2*n+2, 8)
 	}
 	return n
 }
@@ -264,10 +264,13 @@ func (s *Server) drainPool() {
 	}
 }
 
-// handOff gives f and vars to a waiting spare. It reports false when no
-// live spare was ready (the caller then starts a child itself). finish ends
-// the connection (handle's): it is called once, with the pid and exit of
-// the process that stood for the connection last.
+// handOff gives f and vars to a waiting spare. When none is ready and
+// spares are reusable, it starts one for this connection (the client waits
+// for its start-up, as for a fork/exec'd child, but the spare then stays for
+// later connections, so the pool grows to the load). It reports false when
+// no spare could take the connection (the caller then starts a child
+// itself). finish ends the connection (handle's): it is called once, with
+// the pid and exit of the process that stood for the connection last.
 func (s *Server) handOff(f *os.File, vars []string, finish func(pid int, err error) int) bool {
 	if s.pool == nil {
 		return false
@@ -276,52 +279,77 @@ func (s *Server) handOff(f *os.File, vars []string, finish func(pid int, err err
 		var sp *spare
 		select {
 		case sp = <-s.pool:
+			select {
+			case s.poolTaken <- struct{}{}:
+			default:
+			}
 		default:
+			// Only for a program that has proved it works as a
+			// spare and is not failing now.
+			s.mu.Lock()
+			onDemand := s.reusable() && !s.stopping && s.spareWorks && s.spareBackoff == 0
+			s.mu.Unlock()
+			if !onDemand {
+				return false
+			}
+			var err error
+			if sp, err = s.startSpare(); err != nil {
+				s.Logf("ERR: couriertcpd: pre-start %s: %v", s.opt.Program, unwrapExec(err))
+				return false
+			}
+			if ok, retry := s.giveTo(sp, f, vars, finish); ok || !retry {
+				return ok
+			}
 			return false
 		}
-		select {
-		case s.poolTaken <- struct{}{}:
-		default:
+		if ok, retry := s.giveTo(sp, f, vars, finish); ok || !retry {
+			return ok
 		}
-		sp.mu.Lock()
-		if sp.exited {
-			sp.mu.Unlock()
-			continue
-		}
-		err := controlSend(sp.ctl, int(f.Fd()), vars)
-		if err != nil {
-			sp.mu.Unlock()
-			s.Logf("ERR: couriertcpd: hand-off to pre-started %s: %v", s.opt.Program, err)
-			s.retire(sp)
-			continue
-		}
-		p := sp.cmd.Process
-		if sp.reuse {
-			sp.busy = true
-		} else {
-			sp.onExit = func(err error) { finish(p.Pid, err) }
-			sp.ctl.Close()
-		}
-		// Register it as a connection's child before its exit can be
-		// reported (Wait's goroutine needs sp.mu to see onExit).
-		s.mu.Lock()
-		if !sp.reuse {
-			delete(s.spares, p.Pid)
-		}
-		s.children[p.Pid] = p
-		s.wg.Add(1)
-		if s.stopping {
-			signalGroup(p, syscall.SIGTERM)
-		}
-		// A successful hand-off proves the program works.
-		s.spareBackoff = 0
-		s.mu.Unlock()
-		sp.mu.Unlock()
-		if sp.reuse {
-			go s.awaitStage(sp, finish)
-		}
-		return true
 	}
+}
+
+// giveTo hands the connection to sp. retry reports that sp was unusable
+// (dead, or the send failed) and another may be tried.
+func (s *Server) giveTo(sp *spare, f *os.File, vars []string, finish func(pid int, err error) int) (ok, retry bool) {
+	sp.mu.Lock()
+	if sp.exited {
+		sp.mu.Unlock()
+		return false, true
+	}
+	err := controlSend(sp.ctl, int(f.Fd()), vars)
+	if err != nil {
+		sp.mu.Unlock()
+		s.Logf("ERR: couriertcpd: hand-off to pre-started %s: %v", s.opt.Program, err)
+		s.retire(sp)
+		return false, true
+	}
+	p := sp.cmd.Process
+	if sp.reuse {
+		sp.busy = true
+	} else {
+		sp.onExit = func(err error) { finish(p.Pid, err) }
+		sp.ctl.Close()
+	}
+	// Register it as a connection's child before its exit can be
+	// reported (Wait's goroutine needs sp.mu to see onExit).
+	s.mu.Lock()
+	if !sp.reuse {
+		delete(s.spares, p.Pid)
+	}
+	s.children[p.Pid] = p
+	s.wg.Add(1)
+	if s.stopping {
+		signalGroup(p, syscall.SIGTERM)
+	}
+	// A successful hand-off proves the program works.
+	s.spareBackoff = 0
+	s.spareWorks = true
+	s.mu.Unlock()
+	sp.mu.Unlock()
+	if sp.reuse {
+		go s.awaitStage(sp, finish)
+	}
+	return true, false
 }
 
 // controlSend sends a connection on a spare's non-blocking control socket

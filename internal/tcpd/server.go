@@ -55,6 +55,7 @@ type Server struct {
 	poolTaken    chan struct{} // handOff took a spare: the pool may need a new one
 	spares       map[int]*os.Process // pre-started, not yet handed a connection
 	spareBackoff time.Duration       // guarded by mu
+	spareWorks   bool                // a spare took a connection; guarded by mu
 	nullOnce     sync.Once
 	null         *os.File // /dev/null for the spares' fds 0/1; nil if it would not open
 }
