@@ -52,7 +52,7 @@ type Server struct {
 
 	// Pre-started stages (prestart.go): pool is nil when off.
 	pool         chan *spare
-	poolTaken    chan struct{} // handOff took a spare: the pool may need a new one
+	poolTaken    chan struct{}       // handOff took a spare: the pool may need a new one
 	spares       map[int]*os.Process // pre-started, not yet handed a connection
 	spareBackoff time.Duration       // guarded by mu
 	spareWorks   bool                // a spare took a connection; guarded by mu
