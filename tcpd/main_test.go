@@ -471,6 +471,20 @@ func childFds(t *testing.T, pid int) []string {
 		if strings.HasPrefix(link, "/sys/fs/cgroup/") {
 			continue
 		}
+		// The runtime's own poller (a pre-started stage waits for its
+		// connection in it) is the child's, close-on-exec, not inherited.
+		if link == "anon_inode:[eventpoll]" || link == "anon_inode:[eventfd]" {
+			info, _ := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, e.Name()))
+			var flags int
+			for _, l := range strings.Split(string(info), "\n") {
+				if v, ok := strings.CutPrefix(l, "flags:"); ok {
+					fmt.Sscanf(strings.TrimSpace(v), "%o", &flags)
+				}
+			}
+			if flags&unix.O_CLOEXEC != 0 {
+				continue
+			}
+		}
 		fds = append(fds, e.Name()+"->"+link)
 	}
 	return fds

@@ -122,8 +122,9 @@ func Receive() error {
 
 // recvConn reads one connection message from ctl: the socket and the
 // variables.
-func recvConn(ctl int) (int, []string, error) {
-	buf := make([]byte, MaxMessage+1)
+// buf must hold MaxMessage+1 bytes. On a non-blocking ctl with nothing
+// queued the error wraps unix.EAGAIN.
+func recvConn(ctl int, buf []byte) (int, []string, error) {
 	oob := make([]byte, unix.CmsgSpace(4*4)) // room to notice extra descriptors
 	var n, oobn, flags int
 	var err error

@@ -174,11 +174,12 @@ func DecodeSpawn(p []byte) (*Spawn, error) {
 
 // Stage is a pre-started stage's end of the control socket.
 type Stage struct {
-	ctl   int
+	ctl   *os.File // non-blocking: waits go through the runtime's poller
 	reuse bool
 	base  []string // the environment at start-up, without EnvFD and EnvReuse
 	null  int      // /dev/null, put on fds 0 and 1 between connections
 	used  bool
+	buf   []byte // receive buffer, MaxMessage+1 bytes
 }
 
 // Open returns the control end when this process was pre-started (EnvFD
@@ -202,7 +203,14 @@ func open(allowReuse bool) (*Stage, error) {
 	// couriertcpd passed it as an inherited descriptor, so it is not
 	// close-on-exec; a session exec'd in place must not inherit it.
 	unix.CloseOnExec(ctl)
-	st := &Stage{ctl: ctl, reuse: reuse, null: -1}
+	// Waiting in a blocking recvmsg would leave the runtime's sysmon
+	// polling every 20 µs and handing the P between threads for as long
+	// as the stage waits (for its next client, or for couriertcpd to start
+	// a session): in the poller the stage's one thread just sleeps.
+	if err := unix.SetNonblock(ctl, true); err != nil {
+		return nil, fmt.Errorf("handoff: %s: %w", EnvFD, err)
+	}
+	st := &Stage{ctl: os.NewFile(uintptr(ctl), "handoff"), reuse: reuse, null: -1, buf: make([]byte, MaxMessage+1)}
 	if reuse {
 		st.base = os.Environ()
 		fd, err := unix.Open(os.DevNull, unix.O_RDWR|unix.O_CLOEXEC, 0)
@@ -233,7 +241,13 @@ func (st *Stage) Next() error {
 	if !st.reuse {
 		defer st.Close()
 	}
-	fd, vars, err := recvConn(st.ctl)
+	var fd int
+	var vars []string
+	err := st.read(func(ctl int) error {
+		var err error
+		fd, vars, err = recvConn(ctl, st.buf)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -267,10 +281,53 @@ func (st *Stage) Next() error {
 // Close closes the control socket (a stage about to exec in place need
 // not call it: the descriptor is close-on-exec).
 func (st *Stage) Close() {
-	if st.ctl >= 0 {
-		unix.Close(st.ctl)
-		st.ctl = -1
+	if st.ctl != nil {
+		st.ctl.Close()
+		st.ctl = nil
 	}
+}
+
+// read runs recv on the control descriptor when it is readable, until it
+// returns something other than EAGAIN.
+func (st *Stage) read(recv func(ctl int) error) error {
+	if st.ctl == nil {
+		return ErrClosed
+	}
+	rc, err := st.ctl.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var rerr error
+	if err := rc.Read(func(fd uintptr) bool {
+		rerr = recv(int(fd))
+		return !errors.Is(rerr, unix.EAGAIN)
+	}); err != nil {
+		return fmt.Errorf("handoff: %w", err)
+	}
+	return rerr
+}
+
+// send sends one message (and optionally descriptors) on the control
+// descriptor, waiting in the poller if its buffer is full.
+func (st *Stage) send(p, oob []byte) error {
+	if st.ctl == nil {
+		return ErrClosed
+	}
+	rc, err := st.ctl.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendmsg(int(fd), p, oob, nil, unix.MSG_NOSIGNAL)
+		return serr != unix.EAGAIN
+	}); err != nil {
+		return fmt.Errorf("handoff: %w", err)
+	}
+	if serr != nil {
+		return fmt.Errorf("handoff: sendmsg: %w", serr)
+	}
+	return nil
 }
 
 // detach moves fds 0 and 1 to /dev/null, closing the stage's last copies
@@ -294,10 +351,7 @@ func (st *Stage) Done() error {
 	if err := st.detach(); err != nil {
 		return err
 	}
-	if err := unix.Sendmsg(st.ctl, []byte{kindDone}, nil, nil, unix.MSG_NOSIGNAL); err != nil {
-		return fmt.Errorf("handoff: sendmsg: %w", err)
-	}
-	return nil
+	return st.send([]byte{kindDone}, nil)
 }
 
 // ErrNotSent is wrapped by a Spawn error that happened before anything
@@ -319,17 +373,16 @@ func (st *Stage) Spawn(sp *Spawn) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNotSent, err)
 	}
-	if err := unix.Sendmsg(st.ctl, p, unix.UnixRights(0), nil, unix.MSG_NOSIGNAL); err != nil {
-		return fmt.Errorf("%w: sendmsg: %v", ErrNotSent, err)
+	if err := st.send(p, unix.UnixRights(0)); err != nil {
+		return fmt.Errorf("%w: %v", ErrNotSent, err)
 	}
-	buf := make([]byte, 4096)
+	buf := st.buf[:4096]
 	var n int
-	for {
-		n, _, _, _, err = unix.Recvmsg(st.ctl, buf, nil, 0)
-		if err != unix.EINTR {
-			break
-		}
-	}
+	err = st.read(func(ctl int) error {
+		var err error
+		n, _, _, _, err = unix.Recvmsg(ctl, buf, nil, 0)
+		return err
+	})
 	switch {
 	case err != nil:
 		return fmt.Errorf("handoff: spawn reply: %w", err)
