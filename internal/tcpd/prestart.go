@@ -69,6 +69,7 @@ func PrestartCount(o *Options) int {
 
 type spare struct {
 	cmd   *exec.Cmd
+	pid   int      // cmd.Process.Pid, read once at start (reap.go releases the Process)
 	ctl   *os.File // our end of the control socketpair, non-blocking (netpoller)
 	reuse bool     // started with handoff.EnvReuse
 
@@ -121,12 +122,12 @@ func (s *Server) startSpare() (*spare, error) {
 		ours.Close()
 		return nil, err
 	}
-	sp := &spare{cmd: cmd, ctl: ours, reuse: s.reusable()}
+	sp := &spare{cmd: cmd, pid: cmd.Process.Pid, ctl: ours, reuse: s.reusable()}
 	s.mu.Lock()
-	s.spares[cmd.Process.Pid] = cmd.Process
+	s.spares[sp.pid] = cmd.Process
 	s.wg.Add(1)
 	if s.stopping {
-		signalGroup(cmd.Process, syscall.SIGTERM)
+		signalGroup(sp.pid, syscall.SIGTERM)
 	}
 	s.mu.Unlock()
 	go func() {
@@ -138,7 +139,7 @@ func (s *Server) startSpare() (*spare, error) {
 		busy, retired := sp.busy, sp.retired
 		sp.mu.Unlock()
 		s.mu.Lock()
-		delete(s.spares, cmd.Process.Pid)
+		delete(s.spares, sp.pid)
 		s.mu.Unlock()
 		switch {
 		case f != nil:
@@ -247,9 +248,12 @@ func (s *Server) prestartLoop(n int) {
 func (s *Server) retire(sp *spare) {
 	sp.mu.Lock()
 	sp.retired = true
+	exited := sp.exited
 	sp.mu.Unlock()
 	sp.ctl.Close()
-	signalGroup(sp.cmd.Process, syscall.SIGTERM)
+	if !exited {
+		signalGroup(sp.pid, syscall.SIGTERM)
+	}
 }
 
 // drainPool retires the spares waiting in the pool (Shutdown).
@@ -323,23 +327,23 @@ func (s *Server) giveTo(sp *spare, f *os.File, vars []string, finish func(pid in
 		s.retire(sp)
 		return false, true
 	}
-	p := sp.cmd.Process
+	p, pid := sp.cmd.Process, sp.pid
 	if sp.reuse {
 		sp.busy = true
 	} else {
-		sp.onExit = func(err error) { finish(p.Pid, err) }
+		sp.onExit = func(err error) { finish(pid, err) }
 		sp.ctl.Close()
 	}
 	// Register it as a connection's child before its exit can be
 	// reported (Wait's goroutine needs sp.mu to see onExit).
 	s.mu.Lock()
 	if !sp.reuse {
-		delete(s.spares, p.Pid)
+		delete(s.spares, pid)
 	}
-	s.children[p.Pid] = p
+	s.children[pid] = p
 	s.wg.Add(1)
 	if s.stopping {
-		signalGroup(p, syscall.SIGTERM)
+		signalGroup(pid, syscall.SIGTERM)
 	}
 	// A successful hand-off proves the program works.
 	s.spareBackoff = 0
@@ -392,7 +396,7 @@ func readResult(ctl *os.File) (*handoff.Result, error) {
 
 // awaitStage follows a reusable spare through one connection.
 func (s *Server) awaitStage(sp *spare, finish func(pid int, err error) int) {
-	pid := sp.cmd.Process.Pid
+	pid := sp.pid
 	for {
 		res, err := readResult(sp.ctl)
 		if err != nil {
@@ -400,7 +404,11 @@ func (s *Server) awaitStage(sp *spare, finish func(pid int, err error) int) {
 			// died; its process stands for the connection from now on.
 			if !errors.Is(err, handoff.ErrClosed) && !errors.Is(err, os.ErrClosed) {
 				s.Logf("ERR: couriertcpd: pre-started %s: %v", s.opt.Program, err)
-				signalGroup(sp.cmd.Process, syscall.SIGTERM)
+				sp.mu.Lock()
+				if !sp.exited {
+					signalGroup(pid, syscall.SIGTERM)
+				}
+				sp.mu.Unlock()
 			}
 			sp.ctl.Close()
 			sp.mu.Lock()

@@ -398,7 +398,7 @@ func (s *Server) handle(c *net.TCPConn, wait bool) int {
 	s.wg.Add(1)
 	if s.stopping {
 		// Shutdown ran while we were starting it: it was not signalled.
-		signalGroup(cmd.Process, syscall.SIGTERM)
+		signalGroup(pid, syscall.SIGTERM)
 	}
 	s.mu.Unlock()
 	s.countWarn(n)
@@ -448,7 +448,7 @@ func (s *Server) spawnSession(res *handoff.Result, finish func(pid int, err erro
 	n := len(s.children)
 	s.wg.Add(1)
 	if s.stopping {
-		signalGroup(cmd.Process, syscall.SIGTERM)
+		signalGroup(pid, syscall.SIGTERM)
 	}
 	s.mu.Unlock()
 	s.countWarn(n)
@@ -514,11 +514,11 @@ func (s *Server) Shutdown(grace time.Duration) {
 	for _, ln := range s.listeners {
 		ln.Close()
 	}
-	for _, p := range s.children {
-		signalGroup(p, syscall.SIGTERM)
+	for pid := range s.children {
+		signalGroup(pid, syscall.SIGTERM)
 	}
-	for _, p := range s.spares {
-		signalGroup(p, syscall.SIGTERM)
+	for pid := range s.spares {
+		signalGroup(pid, syscall.SIGTERM)
 	}
 	pool := s.pool
 	s.mu.Unlock()
@@ -533,12 +533,12 @@ func (s *Server) Shutdown(grace time.Duration) {
 	case <-time.After(grace):
 	}
 	s.mu.Lock()
-	for pid, p := range s.children {
+	for pid := range s.children {
 		s.log.Printf("WARN: couriertcpd: child %d ignored SIGTERM, killing it", pid)
-		signalGroup(p, syscall.SIGKILL)
+		signalGroup(pid, syscall.SIGKILL)
 	}
-	for _, p := range s.spares {
-		signalGroup(p, syscall.SIGKILL)
+	for pid := range s.spares {
+		signalGroup(pid, syscall.SIGKILL)
 	}
 	s.mu.Unlock()
 	select {
@@ -563,8 +563,14 @@ func (s *Server) String() string { return fmt.Sprintf("tcpd(%d children)", s.Chi
 // signalGroup sends sig to the process group of a child (started with
 // Setpgid, so its group id is its pid), falling back to the child alone
 // when the group is gone.
-func signalGroup(p *os.Process, sig syscall.Signal) {
-	if err := syscall.Kill(-p.Pid, sig); err != nil {
-		p.Signal(sig)
+//
+// It takes the pid recorded at start: os.Process.Release (reap.go) resets
+// the Process's own field once the child is reaped.
+func signalGroup(pid int, sig syscall.Signal) {
+	if pid <= 0 {
+		return
+	}
+	if err := syscall.Kill(-pid, sig); err != nil {
+		syscall.Kill(pid, sig)
 	}
 }
