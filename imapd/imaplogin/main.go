@@ -20,6 +20,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -121,6 +122,7 @@ func serve(st *handoff.Stage, imapd, defMaildir string) (code int, again bool) {
 		Hostname:     os.Getenv("HOSTNAME"),
 		IsTemporary:  login.IsTemporary,
 		TLSAvailable: starttls.Available(os.Getenv),
+		Random:       rand.Reader,
 		StartTLS: func() (io.Reader, io.Writer, error) {
 			// From here on this process is the connection's: couriertls
 			// is its child and holds the socket, so it execs the session

@@ -2,7 +2,6 @@ package imapserver
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -52,6 +51,14 @@ type PreLogin struct {
 	// Getenv must report IMAP_TLS=1 (and TLS_EXTERNAL_ID, if any). An
 	// error ends Run: the client is mid-handshake.
 	StartTLS func() (io.Reader, io.Writer, error)
+
+	// Random is the source of CRAM challenges (imaplogin passes
+	// crypto/rand.Reader). It is a field, not an import, because the
+	// session stage links this package too and would otherwise run
+	// crypto's package initialisers at every login (about 0.05-0.1 ms,
+	// GODEBUG=inittrace=1). Without it the CRAM mechanisms answer a
+	// temporary failure.
+	Random io.Reader
 }
 
 // tlsState is what the capability list and the login commands need to
@@ -392,7 +399,10 @@ func (p *PreLogin) authenticate(c *Conn, cmd Command) (*LoginResult, bool, error
 		return p.finish(c, cmd.Tag, string(user), mech, authproto.NewLogin(p.Service, string(user), string(pass)))
 	case "CRAM-MD5", "CRAM-SHA1", "CRAM-SHA256":
 		var rnd [16]byte
-		rand.Read(rnd[:])
+		if p.Random == nil || readFull(p.Random, rnd[:]) != nil {
+			c.W.Tagged(cmd.Tag, "NO", "[UNAVAILABLE] Temporary problem, please try again later")
+			return nil, false, nil
+		}
 		host := p.Hostname
 		if host == "" {
 			host, _ = os.Hostname()
@@ -476,4 +486,9 @@ func (o oneByteReader) Read(p []byte) (int, error) {
 		p = p[:1]
 	}
 	return o.r.Read(p)
+}
+
+func readFull(r io.Reader, b []byte) error {
+	_, err := io.ReadFull(r, b)
+	return err
 }

@@ -234,3 +234,15 @@ func TestPreLoginID(t *testing.T) {
 		})
 	}
 }
+
+// Without a Random source (the session binary's case: no crypto linked)
+// CRAM cannot make a challenge and says so instead of sending a guessable
+// one.
+func TestPreLoginCRAMWithoutRandom(t *testing.T) {
+	c, _, _ := startPre(t, &fakeAuth{}, testEnv)
+	c.line()
+	runSteps(t, c, []step{
+		{"cram without random", "a AUTHENTICATE CRAM-MD5", []string{"a NO [UNAVAILABLE] Temporary problem"}, nil},
+		{"still serving", "b NOOP", []string{"b OK NOOP completed"}, nil},
+	})
+}

@@ -1,10 +1,10 @@
 package pop3
 
 import (
-	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 )
@@ -33,6 +33,12 @@ type Login struct {
 	CRAM func(mech, challengeB64, responseB64 string) error
 	// Hostname goes into the CRAM challenge; default "localhost".
 	Hostname string
+	// Random is the source of CRAM challenges (pop3login passes
+	// crypto/rand.Reader): a field, not an import, so that pop3d, which
+	// links this package, does not run crypto's package initialisers at
+	// every login. Without it CRAM is not offered as working: the
+	// exchange answers a temporary failure.
+	Random io.Reader
 	// IsTemporary tells a temporary authentication failure (answered
 	// with [SYS/TEMP]) from a refused one.
 	IsTemporary func(error) bool
@@ -264,7 +270,14 @@ func (l *Login) auth(args []string) *Credentials {
 			host = "localhost"
 		}
 		var rnd [8]byte
-		rand.Read(rnd[:])
+		if l.Random == nil {
+			c.Err("[SYS/TEMP] Temporary problem, please try again later")
+			return nil
+		}
+		if _, err := io.ReadFull(l.Random, rnd[:]); err != nil {
+			c.Err("[SYS/TEMP] Temporary problem, please try again later")
+			return nil
+		}
 		ch := base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("<%x.%d@%s>", rnd, time.Now().Unix(), host)))
 		c.Line("+ " + ch)
 		c.SetTimeout(l.Timeout)

@@ -3,6 +3,7 @@ package pop3
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -514,6 +515,7 @@ func TestLoginCRAM(t *testing.T) {
 	done := make(chan *Credentials, 1)
 	go func() {
 		l := &Login{Conn: NewConn(srv, srv, true), Check: func(Credentials) error { return errors.New("no") },
+			Random: rand.Reader,
 			CRAM: func(mech, ch, resp string) error {
 				gotMech, gotCh, gotResp = mech, ch, resp
 				return nil

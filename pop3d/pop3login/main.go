@@ -23,6 +23,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -149,6 +150,7 @@ func run(st *handoff.Stage, pop3d, defMaildir string) (code int, again bool) {
 			return err
 		},
 		Hostname:    hostname(),
+		Random:      rand.Reader,
 		IsTemporary: login.IsTemporary,
 		TLSRequired: starttls.TLSRequired("pop3", os.Getenv),
 		External:    starttls.ExternalID("pop3", os.Getenv),
