@@ -174,12 +174,13 @@ func DecodeSpawn(p []byte) (*Spawn, error) {
 
 // Stage is a pre-started stage's end of the control socket.
 type Stage struct {
-	ctl   *os.File // non-blocking: waits go through the runtime's poller
-	reuse bool
-	base  []string // the environment at start-up, without EnvFD and EnvReuse
-	null  int      // /dev/null, put on fds 0 and 1 between connections
-	used  bool
-	buf   []byte // receive buffer, MaxMessage+1 bytes
+	ctl     *os.File // non-blocking: waits go through the runtime's poller
+	reuse   bool
+	base    []string // the environment at start-up, without EnvFD and EnvReuse
+	baseMap map[string]string
+	null    int // /dev/null, put on fds 0 and 1 between connections
+	used    bool
+	buf     []byte // receive buffer, MaxMessage+1 bytes
 }
 
 // Open returns the control end when this process was pre-started (EnvFD
@@ -263,11 +264,7 @@ func (st *Stage) Next() error {
 	}
 	unix.Close(fd)
 	if st.reuse {
-		os.Clearenv()
-		for _, kv := range st.base {
-			name, val, _ := strings.Cut(kv, "=")
-			os.Setenv(name, val)
-		}
+		st.resetEnv()
 	}
 	for _, kv := range vars {
 		name, val, _ := strings.Cut(kv, "=")
@@ -276,6 +273,40 @@ func (st *Stage) Next() error {
 		}
 	}
 	return nil
+}
+
+// resetEnv puts the environment back to the start-up one, changing only
+// what differs (a connection normally changes a handful of variables;
+// setting all of them again cost more than the rest of the hand-off).
+func (st *Stage) resetEnv() {
+	if st.baseMap == nil {
+		st.baseMap = make(map[string]string, len(st.base))
+		for _, kv := range st.base {
+			name, val, _ := strings.Cut(kv, "=")
+			if _, dup := st.baseMap[name]; !dup { // Getenv's choice
+				st.baseMap[name] = val
+			}
+		}
+	}
+	base := st.baseMap
+	now := make(map[string]string, len(base)+8)
+	for _, kv := range os.Environ() {
+		name, val, _ := strings.Cut(kv, "=")
+		if _, dup := now[name]; dup {
+			continue
+		}
+		now[name] = val
+		if want, ok := base[name]; !ok {
+			os.Unsetenv(name)
+		} else if want != val {
+			os.Setenv(name, want)
+		}
+	}
+	for name, val := range base {
+		if _, ok := now[name]; !ok {
+			os.Setenv(name, val)
+		}
+	}
 }
 
 // Close closes the control socket (a stage about to exec in place need
