@@ -29,8 +29,60 @@ const (
 	staleCheckEvery = 500 * time.Millisecond
 )
 
-// dotLock holds a folder's courier.lock.
-type dotLock struct{ path string }
+// dotLock holds a folder's courier.lock, and the queue flock (-1: none)
+// taken before it.
+type dotLock struct {
+	path  string
+	queue int
+}
+
+// Our own sessions queue for the dot-lock in the kernel: a waiter first
+// takes an exclusive flock of the folder's tmp/ directory, which blocks
+// until the previous holder releases it, and only then link()s
+// courier.lock, which is then free unless a Courier process (which knows
+// nothing of the flock) holds it. Measured with imaptest stress (50
+// sessions, one folder, 2 cores), the dot-lock alone gave APPENDs waits
+// of up to 5-7 s (p99 ~3 s): waiters slept, polled and were all woken by
+// inotify at every release, and a waiter that had just been woken and
+// was still waiting for a CPU lost the lock to one already running, time
+// after time. A blocked flock wakes its waiters at the release without
+// any polling, its waiters make no files in tmp/ (whose directory lock
+// the holder needs to remove courier.lock), and the kernel drops it when
+// its holder dies, so it adds no stale-lock case. The dot-lock stays the
+// lock that counts (Courier, NFS): where flock is not available the
+// queue is skipped.
+//
+// No other code flocks tmp/ (recent.go and modseq.go flock the folder's
+// own directory, pop3.go the maildir's root, keywords.go the keyword
+// directory), so the queue nests with none of them.
+
+// queueLock takes the folder's queue flock; -1 with ok means there is no
+// queue here (flock unsupported, directory unreadable: go on with the
+// dot-lock alone), !ok that wait is false and a holder is in.
+func queueLock(tmpDir string, wait bool) (fd int, ok bool) {
+	fd, err := unix.Open(tmpDir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, true
+	}
+	how := unix.LOCK_EX
+	if !wait {
+		how |= unix.LOCK_NB
+	}
+	for {
+		err = unix.Flock(fd, how)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		if err == unix.EWOULDBLOCK {
+			return -1, false
+		}
+		return -1, true
+	}
+	return fd, true
+}
 
 // lockFolder takes dir/tmp/courier.lock, waiting while someone else holds
 // a fresh one.
@@ -48,9 +100,11 @@ func (m *Maildir) tryLockFolder(dir string) *dotLock {
 	return l
 }
 
-func (m *Maildir) takeLock(dir string, wait bool) (*dotLock, error) {
+func (m *Maildir) takeLock(dir string, wait bool) (_ *dotLock, err error) {
 	tmpDir := filepath.Join(dir, "tmp")
 	lp := filepath.Join(tmpDir, lockName)
+	// The link's source is made before queueing: its directory
+	// operations in tmp/ are then not part of anyone's turn.
 	uniq := filepath.Join(tmpDir, m.uniqName("courierlock"))
 	f, err := os.OpenFile(uniq, os.O_CREATE|os.O_EXCL|os.O_WRONLY, lockFileMode)
 	if err != nil {
@@ -59,6 +113,15 @@ func (m *Maildir) takeLock(dir string, wait bool) (*dotLock, error) {
 	f.WriteString(strconv.Itoa(os.Getpid()) + " " + m.host + "\n")
 	f.Close()
 	defer os.Remove(uniq)
+	q, ok := queueLock(tmpDir, wait)
+	if !ok {
+		return nil, fmt.Errorf("maildir: lock %s: %w", dir, ErrLocked)
+	}
+	defer func() {
+		if err != nil && q >= 0 {
+			unix.Close(q)
+		}
+	}()
 	deadline := time.Now().Add(lockMaxWait)
 	poll := lockPollMin
 	var w *unlockWatch
@@ -73,7 +136,7 @@ func (m *Maildir) takeLock(dir string, wait bool) (*dotLock, error) {
 		if tries == 0 || !lockHeld(dir) || time.Since(lastCheck) >= staleCheckEvery {
 			err := os.Link(uniq, lp)
 			if err == nil {
-				return &dotLock{path: lp}, nil
+				return &dotLock{path: lp, queue: q}, nil
 			}
 			if !errors.Is(err, fs.ErrExist) {
 				return nil, fmt.Errorf("maildir: lock %s: %w", dir, err)
@@ -189,6 +252,10 @@ func (m *Maildir) lockHolderDead(lp string) bool {
 func (l *dotLock) unlock() {
 	if l != nil {
 		os.Remove(l.path)
+		if l.queue >= 0 {
+			unix.Close(l.queue)
+			l.queue = -1
+		}
 	}
 }
 
