@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -246,7 +247,9 @@ func envInt(name string, def int) int {
 // through the latency relay (relay.go), and no command may take longer
 // than IMAPTEST_MAXLAT (default 1s) from its first line to its tagged
 // response; IMAPTEST_RELAY=0 connects imaptest directly (to measure the
-// relay's own cost) and checks no latency.
+// relay's own cost) and checks no latency. IMAPTEST_SERVER=host:port
+// runs the same against another server (Dovecot, Courier) with the
+// harness's account, for comparison.
 func TestStress(t *testing.T) {
 	bin, p := need(t)
 	maxLat := time.Second
@@ -265,19 +268,30 @@ func TestStress(t *testing.T) {
 	writeMbox(t, mbox, 300)
 	for _, v := range []struct{ name, logout string }{{"logout=0", "logout=0"}, {"default logout", ""}} {
 		t.Run(v.name, func(t *testing.T) {
-			s := clients.Start(t, p, clients.Options{})
+			target, port, logs := "", 0, func() string { return "" }
+			if other := os.Getenv("IMAPTEST_SERVER"); other != "" {
+				// Another server (Dovecot, Courier) for comparison,
+				// with the same account and a Maildir the caller
+				// emptied.
+				target = other
+				if _, ps, err := net.SplitHostPort(other); err == nil {
+					port, _ = strconv.Atoi(ps)
+				}
+			} else {
+				s := clients.Start(t, p, clients.Options{})
+				target, port, logs = s.Addr, s.Port, s.Logs
+			}
 			args := []string{"mbox=" + mbox, "box=INBOX", "users=1", "clients=" + strconv.Itoa(nclients),
 				"checkpoint=" + strconv.Itoa(checkpoint), "secs=" + strconv.Itoa(secs)}
 			if v.logout != "" {
 				args = append(args, v.logout)
 			}
-			port := s.Port
 			var rec *Recorder
 			var relay *Relay
 			if useRelay {
 				rec = NewRecorder(maxLat)
 				var err error
-				if relay, err = StartRelay(s.Addr, rec); err != nil {
+				if relay, err = StartRelay(target, rec); err != nil {
 					t.Fatal(err)
 				}
 				defer relay.Close()
@@ -320,7 +334,7 @@ func TestStress(t *testing.T) {
 			}
 			if len(errs) > 0 || err != nil {
 				t.Errorf("%d errors (exit: %v); first ones:\n%s\nserver log:\n%s", len(errs), err,
-					clip(strings.Join(errs[:min(len(errs), 20)], "\n"), 8000), tail(s.Logs(), 20))
+					clip(strings.Join(errs[:min(len(errs), 20)], "\n"), 8000), tail(logs(), 20))
 			}
 		})
 	}
