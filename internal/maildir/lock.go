@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -56,32 +57,79 @@ type dotLock struct {
 // own directory, pop3.go the maildir's root, keywords.go the keyword
 // directory), so the queue nests with none of them.
 
+// queueMaxWait bounds a wait in the queue. A session that is stuck while
+// holding the queue (a hung filesystem) must not stop the others for
+// good: after this long a waiter gives up its place and goes on with the
+// dot-lock alone, whose own rules (stale after lockStale) then apply as
+// before the queue existed.
+var queueMaxWait = lockStale
+
 // queueLock takes the folder's queue flock; -1 with ok means there is no
-// queue here (flock unsupported, directory unreadable: go on with the
-// dot-lock alone), !ok that wait is false and a holder is in.
+// queue to wait in (flock unsupported, directory unreadable, or the wait
+// ran out: go on with the dot-lock alone), !ok that wait is false and a
+// holder is in.
 func queueLock(tmpDir string, wait bool) (fd int, ok bool) {
 	fd, err := unix.Open(tmpDir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, true
 	}
-	how := unix.LOCK_EX
-	if !wait {
-		how |= unix.LOCK_NB
+	err = flockEINTR(fd, unix.LOCK_EX|unix.LOCK_NB)
+	if err == nil {
+		return fd, true
 	}
-	for {
-		err = unix.Flock(fd, how)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
+	if err != unix.EWOULDBLOCK || !wait {
 		unix.Close(fd)
-		if err == unix.EWOULDBLOCK {
-			return -1, false
+		return -1, err != unix.EWOULDBLOCK
+	}
+	// Blocked: the kernel wakes us at the release. The blocking call
+	// runs on its own goroutine so that the wait can be bounded; a
+	// waiter that gave up leaves the descriptor to it, which closes it
+	// (releasing the flock at once if it got it).
+	var mu sync.Mutex
+	gaveUp := false
+	got := make(chan error, 1)
+	go func() {
+		err := flockEINTR(fd, unix.LOCK_EX)
+		mu.Lock()
+		defer mu.Unlock()
+		if gaveUp {
+			unix.Close(fd)
+			return
 		}
+		got <- err
+	}()
+	t := time.NewTimer(queueMaxWait)
+	defer t.Stop()
+	select {
+	case err := <-got:
+		if err != nil {
+			unix.Close(fd)
+			return -1, true
+		}
+		return fd, true
+	case <-t.C:
+		mu.Lock()
+		defer mu.Unlock()
+		select {
+		case err := <-got: // got it just now
+			if err != nil {
+				unix.Close(fd)
+				return -1, true
+			}
+			return fd, true
+		default:
+		}
+		gaveUp = true
 		return -1, true
 	}
-	return fd, true
+}
+
+func flockEINTR(fd, how int) error {
+	for {
+		if err := unix.Flock(fd, how); err != unix.EINTR {
+			return err
+		}
+	}
 }
 
 // lockFolder takes dir/tmp/courier.lock, waiting while someone else holds

@@ -136,3 +136,34 @@ func TestLockQueueCourierHolder(t *testing.T) {
 		t.Fatal("lockFolder still waiting after courier.lock was removed")
 	}
 }
+
+// TestLockQueueStuckHolder: a session stuck in the queue's front (it holds
+// the flock and never goes on) holds the others back only queueMaxWait;
+// then they take the dot-lock as before the queue existed.
+func TestLockQueueStuckHolder(t *testing.T) {
+	defer func(old time.Duration) { queueMaxWait = old }(queueMaxWait)
+	queueMaxWait = 100 * time.Millisecond
+	m := newMaildir(t, Options{UseLocks: true})
+	dir := m.Root()
+	q, ok := queueLock(filepath.Join(dir, "tmp"), true)
+	if !ok || q < 0 {
+		t.Fatal("queueLock failed")
+	}
+	defer unix.Close(q)
+	start := time.Now()
+	l, err := m.lockFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := time.Since(start)
+	if !lockHeld(dir) {
+		t.Fatal("no courier.lock after lockFolder")
+	}
+	l.unlock()
+	if waited < queueMaxWait {
+		t.Errorf("took the lock after %v, while the queue was held (max wait %v)", waited, queueMaxWait)
+	}
+	if waited > 5*time.Second {
+		t.Errorf("waited %v for a queue stuck holder (max wait %v)", waited, queueMaxWait)
+	}
+}
