@@ -160,6 +160,7 @@ func (m *Maildir) takeLock(dir string, wait bool) (_ *dotLock, err error) {
 	}
 	f.WriteString(strconv.Itoa(os.Getpid()) + " " + m.host + "\n")
 	f.Close()
+	made := time.Now()
 	defer os.Remove(uniq)
 	q, ok := queueLock(tmpDir, wait)
 	if !ok {
@@ -182,6 +183,13 @@ func (m *Maildir) takeLock(dir string, wait bool) (_ *dotLock, err error) {
 		// spinning on it). Only a due check for a dead holder tries
 		// anyway.
 		if tries == 0 || !lockHeld(dir) || time.Since(lastCheck) >= staleCheckEvery {
+			// Others judge a lock stale by its file's mtime: one made
+			// before a long wait (in the queue, or behind a Courier
+			// holder) must not look old the moment it is linked.
+			if now := time.Now(); now.Sub(made) > time.Second {
+				os.Chtimes(uniq, now, now)
+				made = now
+			}
 			err := os.Link(uniq, lp)
 			if err == nil {
 				return &dotLock{path: lp, queue: q}, nil

@@ -167,3 +167,29 @@ func TestLockQueueStuckHolder(t *testing.T) {
 		t.Errorf("waited %v for a queue stuck holder (max wait %v)", waited, queueMaxWait)
 	}
 }
+
+// TestLockFreshAfterWait: a lock taken after a long wait in the queue has
+// a fresh mtime, so that nobody takes it for stale (lockStale) at once.
+func TestLockFreshAfterWait(t *testing.T) {
+	defer func(old time.Duration) { queueMaxWait = old }(queueMaxWait)
+	queueMaxWait = 1500 * time.Millisecond
+	m := newMaildir(t, Options{UseLocks: true})
+	dir := m.Root()
+	q, ok := queueLock(filepath.Join(dir, "tmp"), true)
+	if !ok || q < 0 {
+		t.Fatal("queueLock failed")
+	}
+	defer unix.Close(q)
+	l, err := m.lockFolder(dir) // waits queueMaxWait, then goes on
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.unlock()
+	st, err := os.Stat(filepath.Join(dir, "tmp", lockName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if age := time.Since(st.ModTime()); age > time.Second {
+		t.Errorf("courier.lock is %v old when taken", age)
+	}
+}
