@@ -560,6 +560,7 @@ func (f *Folder) merge(res scanResult, ch *Changes) {
 	for _, e := range res.entries {
 		for i < len(old) && old[i].uid < e.uid {
 			ch.vanish(old[i])
+			f.kwState.noteGone(old[i].base)
 			i++
 		}
 		if i < len(old) && old[i].uid == e.uid && old[i].base == e.base {
@@ -583,6 +584,7 @@ func (f *Folder) merge(res scanResult, ch *Changes) {
 	}
 	for ; i < len(old); i++ {
 		ch.vanish(old[i])
+		f.kwState.noteGone(old[i].base)
 	}
 	f.msgs = out
 	ch.KeywordsChanged = oldKW != strings.Join(f.KeywordsInUse(), " ")

@@ -28,6 +28,23 @@ type kwState struct {
 	listID [4]int64
 	// readOnly: never consolidate (tools that only look).
 	readOnly bool
+	// gone: base names of messages this folder saw expunged (noteGone);
+	// their update files are orphans to remove at once (consolidate).
+	gone map[string]bool
+}
+
+// maxGoneBases bounds kwState.gone; past it the set starts over (the
+// 15-minute rule still removes what it forgets).
+const maxGoneBases = 20000
+
+// noteGone records that the message with this base name was expunged:
+// its file left cur/ after being numbered, and base names are never
+// given twice (§9.2), so no message will have it again.
+func (s *kwState) noteGone(base string) {
+	if s.gone == nil || len(s.gone) >= maxGoneBases {
+		s.gone = map[string]bool{}
+	}
+	s.gone[base] = true
 }
 
 // kwMaps is a folder's keywords: the consolidated :list with the update
@@ -198,7 +215,17 @@ func (s *kwState) consolidate(m *Maildir, kdir string, entries []*msg, newest ma
 			}
 		}
 		if !exist[base] {
-			if st, err := os.Stat(filepath.Join(kdir, keep)); err == nil && now.Unix()-ctimeOf(st) > 15*60 {
+			// An orphan. Courier removes it after 15 minutes (a message
+			// may still be on its way to cur/: an APPEND writes its
+			// keywords before it is numbered). One whose message this
+			// folder saw expunged goes now: under 50 sessions'
+			// APPEND/STORE/EXPUNGE (imaptest stress) hundreds piled up
+			// within minutes, and every session listed them after every
+			// keyword change anyone made.
+			if s.gone[base] {
+				os.Remove(filepath.Join(kdir, keep))
+				delete(s.gone, base)
+			} else if st, err := os.Stat(filepath.Join(kdir, keep)); err == nil && now.Unix()-ctimeOf(st) > 15*60 {
 				os.Remove(filepath.Join(kdir, keep))
 			}
 			continue

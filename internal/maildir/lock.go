@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -29,8 +30,107 @@ const (
 	staleCheckEvery = 500 * time.Millisecond
 )
 
-// dotLock holds a folder's courier.lock.
-type dotLock struct{ path string }
+// dotLock holds a folder's courier.lock, and the queue flock (-1: none)
+// taken before it.
+type dotLock struct {
+	path  string
+	queue int
+}
+
+// Our own sessions queue for the dot-lock in the kernel: a waiter first
+// takes an exclusive flock of the folder's tmp/ directory, which blocks
+// until the previous holder releases it, and only then link()s
+// courier.lock, which is then free unless a Courier process (which knows
+// nothing of the flock) holds it. Measured with imaptest stress (50
+// sessions, one folder, 2 cores), the dot-lock alone gave APPENDs waits
+// of up to 5-7 s (p99 ~3 s): waiters slept, polled and were all woken by
+// inotify at every release, and a waiter that had just been woken and
+// was still waiting for a CPU lost the lock to one already running, time
+// after time. A blocked flock wakes its waiters at the release without
+// any polling, its waiters make no files in tmp/ (whose directory lock
+// the holder needs to remove courier.lock), and the kernel drops it when
+// its holder dies, so it adds no stale-lock case. The dot-lock stays the
+// lock that counts (Courier, NFS): where flock is not available the
+// queue is skipped.
+//
+// No other code flocks tmp/ (recent.go and modseq.go flock the folder's
+// own directory, pop3.go the maildir's root, keywords.go the keyword
+// directory), so the queue nests with none of them.
+
+// queueMaxWait bounds a wait in the queue. A session that is stuck while
+// holding the queue (a hung filesystem) must not stop the others for
+// good: after this long a waiter gives up its place and goes on with the
+// dot-lock alone, whose own rules (stale after lockStale) then apply as
+// before the queue existed.
+var queueMaxWait = lockStale
+
+// queueLock takes the folder's queue flock; -1 with ok means there is no
+// queue to wait in (flock unsupported, directory unreadable, or the wait
+// ran out: go on with the dot-lock alone), !ok that wait is false and a
+// holder is in.
+func queueLock(tmpDir string, wait bool) (fd int, ok bool) {
+	fd, err := unix.Open(tmpDir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, true
+	}
+	err = flockEINTR(fd, unix.LOCK_EX|unix.LOCK_NB)
+	if err == nil {
+		return fd, true
+	}
+	if err != unix.EWOULDBLOCK || !wait {
+		unix.Close(fd)
+		return -1, err != unix.EWOULDBLOCK
+	}
+	// Blocked: the kernel wakes us at the release. The blocking call
+	// runs on its own goroutine so that the wait can be bounded; a
+	// waiter that gave up leaves the descriptor to it, which closes it
+	// (releasing the flock at once if it got it).
+	var mu sync.Mutex
+	gaveUp := false
+	got := make(chan error, 1)
+	go func() {
+		err := flockEINTR(fd, unix.LOCK_EX)
+		mu.Lock()
+		defer mu.Unlock()
+		if gaveUp {
+			unix.Close(fd)
+			return
+		}
+		got <- err
+	}()
+	t := time.NewTimer(queueMaxWait)
+	defer t.Stop()
+	select {
+	case err := <-got:
+		if err != nil {
+			unix.Close(fd)
+			return -1, true
+		}
+		return fd, true
+	case <-t.C:
+		mu.Lock()
+		defer mu.Unlock()
+		select {
+		case err := <-got: // got it just now
+			if err != nil {
+				unix.Close(fd)
+				return -1, true
+			}
+			return fd, true
+		default:
+		}
+		gaveUp = true
+		return -1, true
+	}
+}
+
+func flockEINTR(fd, how int) error {
+	for {
+		if err := unix.Flock(fd, how); err != unix.EINTR {
+			return err
+		}
+	}
+}
 
 // lockFolder takes dir/tmp/courier.lock, waiting while someone else holds
 // a fresh one.
@@ -48,9 +148,11 @@ func (m *Maildir) tryLockFolder(dir string) *dotLock {
 	return l
 }
 
-func (m *Maildir) takeLock(dir string, wait bool) (*dotLock, error) {
+func (m *Maildir) takeLock(dir string, wait bool) (_ *dotLock, err error) {
 	tmpDir := filepath.Join(dir, "tmp")
 	lp := filepath.Join(tmpDir, lockName)
+	// The link's source is made before queueing: its directory
+	// operations in tmp/ are then not part of anyone's turn.
 	uniq := filepath.Join(tmpDir, m.uniqName("courierlock"))
 	f, err := os.OpenFile(uniq, os.O_CREATE|os.O_EXCL|os.O_WRONLY, lockFileMode)
 	if err != nil {
@@ -58,7 +160,17 @@ func (m *Maildir) takeLock(dir string, wait bool) (*dotLock, error) {
 	}
 	f.WriteString(strconv.Itoa(os.Getpid()) + " " + m.host + "\n")
 	f.Close()
+	made := time.Now()
 	defer os.Remove(uniq)
+	q, ok := queueLock(tmpDir, wait)
+	if !ok {
+		return nil, fmt.Errorf("maildir: lock %s: %w", dir, ErrLocked)
+	}
+	defer func() {
+		if err != nil && q >= 0 {
+			unix.Close(q)
+		}
+	}()
 	deadline := time.Now().Add(lockMaxWait)
 	poll := lockPollMin
 	var w *unlockWatch
@@ -71,9 +183,16 @@ func (m *Maildir) takeLock(dir string, wait bool) (*dotLock, error) {
 		// spinning on it). Only a due check for a dead holder tries
 		// anyway.
 		if tries == 0 || !lockHeld(dir) || time.Since(lastCheck) >= staleCheckEvery {
+			// Others judge a lock stale by its file's mtime: one made
+			// before a long wait (in the queue, or behind a Courier
+			// holder) must not look old the moment it is linked.
+			if now := time.Now(); now.Sub(made) > time.Second {
+				os.Chtimes(uniq, now, now)
+				made = now
+			}
 			err := os.Link(uniq, lp)
 			if err == nil {
-				return &dotLock{path: lp}, nil
+				return &dotLock{path: lp, queue: q}, nil
 			}
 			if !errors.Is(err, fs.ErrExist) {
 				return nil, fmt.Errorf("maildir: lock %s: %w", dir, err)
@@ -189,6 +308,10 @@ func (m *Maildir) lockHolderDead(lp string) bool {
 func (l *dotLock) unlock() {
 	if l != nil {
 		os.Remove(l.path)
+		if l.queue >= 0 {
+			unix.Close(l.queue)
+			l.queue = -1
+		}
 	}
 }
 

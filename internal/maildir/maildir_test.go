@@ -595,3 +595,40 @@ func TestHierACLNames(t *testing.T) {
 		t.Errorf("live hieracl pruned: %v", err)
 	}
 }
+
+// TestCleanTmpSideUIDDB: a commit's uiddb left half-written beside the
+// uiddb by a crash (createSideTmp) is removed once as old as a stale tmp/
+// file, and not before; the uiddb itself stays.
+func TestCleanTmpSideUIDDB(t *testing.T) {
+	m := newMaildir(t, Options{UseLocks: true})
+	appendN(t, m, "INBOX", 2)
+	dir := m.Root()
+	if side, _ := filepath.Glob(filepath.Join(dir, uiddbTmpPrefix+"*")); len(side) != 0 {
+		t.Fatalf("commits left %v", side)
+	}
+	old := filepath.Join(dir, uiddbTmpPrefix+"1.M1P1_0.test.host")
+	young := filepath.Join(dir, uiddbTmpPrefix+"2.M2P2_0.test.host")
+	for _, p := range []string{old, young} {
+		if err := os.WriteFile(p, []byte("1 2"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// ctime cannot be set back: move the clock forward instead.
+	m.opts.Now = func() time.Time { return time.Now().Add(tmpMaxAge + time.Hour) }
+	os.Remove(young)
+	m.cleanTmp(dir)
+	if _, err := os.Stat(old); err == nil {
+		t.Error("old side tmp file kept")
+	}
+	if _, err := os.Stat(filepath.Join(dir, uiddbFile)); err != nil {
+		t.Errorf("uiddb gone: %v", err)
+	}
+	m.opts.Now = time.Now
+	if err := os.WriteFile(young, []byte("1 2"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m.cleanTmp(dir)
+	if _, err := os.Stat(young); err != nil {
+		t.Error("young side tmp file removed")
+	}
+}

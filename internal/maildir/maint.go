@@ -35,6 +35,15 @@ func (m *Maildir) cleanTmp(dir string) {
 			os.Remove(p)
 		}
 	}
+	// A commit's uiddb being written lives beside the uiddb
+	// (createSideTmp); one left by a crash goes after the same age.
+	if side, err := filepath.Glob(filepath.Join(dir, uiddbTmpPrefix+"*")); err == nil {
+		for _, p := range side {
+			if st, err := os.Lstat(p); err == nil && st.Mode().IsRegular() && now-ctimeOf(st) > int64(tmpMaxAge/time.Second) {
+				os.Remove(p)
+			}
+		}
+	}
 }
 
 // CleanTmp runs the tmp/ cleanup on INBOX (pop3d does this once at login).

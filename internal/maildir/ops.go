@@ -412,8 +412,8 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 			}
 		}
 	}
-	// So are the INTERNALDATEs set, and the new uiddb's file made in
-	// tmp/: directory operations there and in cur/ wait for each
+	// So are the INTERNALDATEs set, and the new uiddb's file made
+	// (createSideTmp): directory operations in tmp/ and cur/ wait for each
 	// other's directory locks when many sessions work on one folder, and
 	// every one done under the folder lock makes the others wait longer.
 	for _, p := range ps {
@@ -421,7 +421,7 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 			os.Chtimes(p.tmp, p.mtime, p.mtime)
 		}
 	}
-	dbTmp, err := m.createTmp(dir, 0o644)
+	dbTmp, err := m.createSideTmp(dir, 0o644)
 	if err != nil {
 		for _, p := range ps {
 			os.Remove(p.tmp)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,11 +63,11 @@ func need(t *testing.T) (string, *clients.Programs) {
 }
 
 // runImaptest runs imaptest with args against s and returns its output.
-func runImaptest(t *testing.T, bin string, s *clients.Server, limit time.Duration, args ...string) (string, error) {
+func runImaptest(t *testing.T, bin string, port int, limit time.Duration, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	argv := append([]string{"host=127.0.0.1", "port=" + strconv.Itoa(s.Port), "user=" + clients.User, "pass=" + clients.Pass}, args...)
+	argv := append([]string{"host=127.0.0.1", "port=" + strconv.Itoa(port), "user=" + clients.User, "pass=" + clients.Pass}, args...)
 	cmd := exec.CommandContext(ctx, bin, argv...)
 	cmd.Dir = t.TempDir()
 	env := os.Environ()
@@ -185,7 +186,7 @@ func TestScripts(t *testing.T) {
 					t.Skipf("needs %s, which we do not advertise", c)
 				}
 			}
-			out, err := runImaptest(t, bin, s, 90*time.Second, "box=INBOX.imaptest", "test="+path)
+			out, err := runImaptest(t, bin, s.Port, 90*time.Second, "box=INBOX.imaptest", "test="+path)
 			ok, why := scriptResult(out)
 			if !ok || err != nil {
 				failed = append(failed, name)
@@ -242,9 +243,24 @@ func envInt(name string, def int) int {
 
 // TestStress runs imaptest's stress mode with state checking on one
 // shared mailbox, with and without random LOGOUTs, and requires no error
-// of any kind, no crash and a clean exit.
+// of any kind, no crash and a clean exit. imaptest talks to the server
+// through the latency relay (relay.go), and no command may take longer
+// than IMAPTEST_MAXLAT (default 1s) from its first line to its tagged
+// response; IMAPTEST_RELAY=0 connects imaptest directly (to measure the
+// relay's own cost) and checks no latency. IMAPTEST_SERVER=host:port
+// runs the same against another server (Dovecot, Courier) with the
+// harness's account, for comparison.
 func TestStress(t *testing.T) {
 	bin, p := need(t)
+	maxLat := time.Second
+	if v := os.Getenv("IMAPTEST_MAXLAT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			t.Fatalf("IMAPTEST_MAXLAT=%q: want a duration such as 1s", v)
+		}
+		maxLat = d
+	}
+	useRelay := os.Getenv("IMAPTEST_RELAY") != "0"
 	secs := envInt("IMAPTEST_SECS", 20)
 	nclients := envInt("IMAPTEST_CLIENTS", 20)
 	checkpoint := envInt("IMAPTEST_CHECKPOINT", 9)
@@ -252,19 +268,57 @@ func TestStress(t *testing.T) {
 	writeMbox(t, mbox, 300)
 	for _, v := range []struct{ name, logout string }{{"logout=0", "logout=0"}, {"default logout", ""}} {
 		t.Run(v.name, func(t *testing.T) {
-			s := clients.Start(t, p, clients.Options{})
+			target, port, logs := "", 0, func() string { return "" }
+			if other := os.Getenv("IMAPTEST_SERVER"); other != "" {
+				// Another server (Dovecot, Courier) for comparison,
+				// with the same account and a Maildir the caller
+				// emptied.
+				target = other
+				if _, ps, err := net.SplitHostPort(other); err == nil {
+					port, _ = strconv.Atoi(ps)
+				}
+			} else {
+				s := clients.Start(t, p, clients.Options{})
+				target, port, logs = s.Addr, s.Port, s.Logs
+			}
 			args := []string{"mbox=" + mbox, "box=INBOX", "users=1", "clients=" + strconv.Itoa(nclients),
 				"checkpoint=" + strconv.Itoa(checkpoint), "secs=" + strconv.Itoa(secs)}
 			if v.logout != "" {
 				args = append(args, v.logout)
 			}
+			var rec *Recorder
+			var relay *Relay
+			if useRelay {
+				rec = NewRecorder(maxLat)
+				var err error
+				if relay, err = StartRelay(target, rec); err != nil {
+					t.Fatal(err)
+				}
+				defer relay.Close()
+				port = relay.Port()
+			}
 			start := time.Now()
-			out, err := runImaptest(t, bin, s, time.Duration(secs)*time.Second+3*time.Minute, args...)
+			out, err := runImaptest(t, bin, port, time.Duration(secs)*time.Second+3*time.Minute, args...)
 			t.Logf("imaptest %s: %v\n%s", strings.Join(args[1:], " "), time.Since(start).Round(time.Second), tail(out, 12))
+			var report string
+			if relay != nil {
+				relay.Close()
+				report = rec.Report(30)
+				t.Log(report)
+			}
 			if dir := os.Getenv("IMAPTEST_LOGDIR"); dir != "" {
 				// the whole output, for the per-second figures and stall
 				// warnings that the tail above leaves out
-				os.WriteFile(filepath.Join(dir, "stress-"+strings.ReplaceAll(v.name, " ", "-")+".log"), []byte(out), 0o644)
+				base := filepath.Join(dir, "stress-"+strings.ReplaceAll(v.name, " ", "-"))
+				os.WriteFile(base+".log", []byte(out), 0o644)
+				if report != "" {
+					os.WriteFile(base+".latency", []byte(report), 0o644)
+				}
+			}
+			if rec != nil {
+				if slow := rec.Slow(); len(slow) > 0 {
+					t.Errorf("%d commands took longer than %v (slowest %v, %s); see the table above", len(slow), maxLat, slow[0].Took, slow[0].Command)
+				}
 			}
 			if strings.Contains(out, "Panic:") {
 				if strings.Contains(out, "plan_size == 0") {
@@ -280,7 +334,7 @@ func TestStress(t *testing.T) {
 			}
 			if len(errs) > 0 || err != nil {
 				t.Errorf("%d errors (exit: %v); first ones:\n%s\nserver log:\n%s", len(errs), err,
-					clip(strings.Join(errs[:min(len(errs), 20)], "\n"), 8000), tail(s.Logs(), 20))
+					clip(strings.Join(errs[:min(len(errs), 20)], "\n"), 8000), tail(logs(), 20))
 			}
 		})
 	}
