@@ -21,7 +21,6 @@ package main
 
 import (
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -44,27 +43,10 @@ func main() {
 	}
 	// A stage couriertcpd started ahead of time waits for its connection
 	// (internal/handoff); a reusable one serves connections one after the
-	// other. A stage started for its connection has st == nil.
-	st, err := handoff.Open()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "ERR: %s: %v\n", "imaplogin", err)
-		os.Exit(1)
-	}
-	for {
-		if st != nil {
-			if err := st.Next(); err != nil {
-				if errors.Is(err, handoff.ErrClosed) {
-					os.Exit(0)
-				}
-				fmt.Fprintf(os.Stderr, "ERR: %s: %v\n", "imaplogin", err)
-				os.Exit(1)
-			}
-		}
-		code, again := serve(st, os.Args[1], os.Args[2])
-		if !again {
-			os.Exit(code)
-		}
-	}
+	// other. A stage started for its connection gets st == nil.
+	handoff.Run("imaplogin", func(st *handoff.Stage) (int, bool) {
+		return serve(st, os.Args[1], os.Args[2])
+	})
 }
 
 // serve runs one connection on fds 0/1. It returns again=true when the

@@ -125,19 +125,10 @@ func Receive() error {
 // buf must hold MaxMessage+1 bytes. On a non-blocking ctl with nothing
 // queued the error wraps unix.EAGAIN.
 func recvConn(ctl int, buf []byte) (int, []string, error) {
-	oob := make([]byte, unix.CmsgSpace(4*4)) // room to notice extra descriptors
-	var n, oobn, flags int
-	var err error
-	for {
-		n, oobn, flags, _, err = unix.Recvmsg(ctl, buf, oob, unix.MSG_CMSG_CLOEXEC)
-		if err != unix.EINTR {
-			break
-		}
-	}
+	n, fds, truncated, err := recvWithRights(ctl, buf)
 	if err != nil {
-		return -1, nil, fmt.Errorf("handoff: recvmsg: %w", err)
+		return -1, nil, err
 	}
-	fds, ferr := rights(oob[:oobn])
 	if n == 0 && len(fds) == 0 {
 		return -1, nil, ErrClosed
 	}
@@ -147,10 +138,7 @@ func recvConn(ctl int, buf []byte) (int, []string, error) {
 		}
 		return -1, nil, e
 	}
-	if ferr != nil {
-		return bad(ferr)
-	}
-	if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
+	if truncated {
 		return bad(errors.New("handoff: message truncated"))
 	}
 	if len(fds) != 1 {
@@ -165,6 +153,27 @@ func recvConn(ctl int, buf []byte) (int, []string, error) {
 		return bad(err)
 	}
 	return fds[0], vars, nil
+}
+
+// recvWithRights reads one message from ctl and the descriptors it carries
+// (made close-on-exec), retrying on EINTR. truncated reports a message or
+// control data cut short.
+func recvWithRights(ctl int, buf []byte) (n int, fds []int, truncated bool, err error) {
+	oob := make([]byte, unix.CmsgSpace(4*4)) // room to notice extra descriptors
+	var oobn, flags int
+	for {
+		n, oobn, flags, _, err = unix.Recvmsg(ctl, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return 0, nil, false, fmt.Errorf("handoff: recvmsg: %w", err)
+	}
+	if fds, err = rights(oob[:oobn]); err != nil {
+		return 0, nil, false, err
+	}
+	return n, fds, flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0, nil
 }
 
 func rights(oob []byte) ([]int, error) {

@@ -226,6 +226,34 @@ func open(allowReuse bool) (*Stage, error) {
 	return st, nil
 }
 
+// Run is a login stage's main loop. It calls serve for the connection
+// the process was started with (st nil), or, in a pre-started stage, for
+// each connection couriertcpd hands over, for as long as serve reports
+// again (it has reported Done or Spawn); then it exits with serve's code.
+// name prefixes its error lines.
+func Run(name string, serve func(st *Stage) (code int, again bool)) {
+	st, err := Open()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ERR: %s: %v\n", name, err)
+		os.Exit(1)
+	}
+	for {
+		if st != nil {
+			if err := st.Next(); err != nil {
+				if errors.Is(err, ErrClosed) {
+					os.Exit(0)
+				}
+				fmt.Fprintf(os.Stderr, "ERR: %s: %v\n", name, err)
+				os.Exit(1)
+			}
+		}
+		code, again := serve(st)
+		if !again {
+			os.Exit(code)
+		}
+	}
+}
+
 // Reusable reports whether the stage may report Done or Spawn (and so
 // serve another connection) instead of exiting or exec'ing in place.
 func (st *Stage) Reusable() bool { return st != nil && st.reuse }
@@ -442,31 +470,19 @@ func ReadResult(ctl int, buf []byte) (*Result, error) {
 	if len(buf) < MaxSpawn+1 {
 		return nil, errors.New("handoff: ReadResult buffer too small")
 	}
-	oob := make([]byte, unix.CmsgSpace(4*4))
-	var n, oobn, flags int
-	var err error
-	for {
-		n, oobn, flags, _, err = unix.Recvmsg(ctl, buf, oob, unix.MSG_CMSG_CLOEXEC)
-		if err != unix.EINTR {
-			break
-		}
-	}
+	n, fds, truncated, err := recvWithRights(ctl, buf)
 	if err != nil {
-		return nil, fmt.Errorf("handoff: recvmsg: %w", err)
+		return nil, err
 	}
-	fds, ferr := rights(oob[:oobn])
 	closeAll := func() {
 		for _, fd := range fds {
 			unix.Close(fd)
 		}
 	}
-	if ferr != nil {
-		return nil, ferr
-	}
 	if n == 0 && len(fds) == 0 {
 		return nil, ErrClosed
 	}
-	if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
+	if truncated {
 		closeAll()
 		return nil, errors.New("handoff: message truncated")
 	}

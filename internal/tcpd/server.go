@@ -391,18 +391,7 @@ func (s *Server) handle(c *net.TCPConn, wait bool) int {
 		release()
 		return 1
 	}
-	pid := cmd.Process.Pid
-	s.mu.Lock()
-	s.children[pid] = cmd.Process
-	n := len(s.children)
-	s.wg.Add(1)
-	if s.stopping {
-		// Shutdown ran while we were starting it: it was not signalled.
-		signalGroup(pid, syscall.SIGTERM)
-	}
-	s.mu.Unlock()
-	s.countWarn(n)
-
+	pid := s.track(cmd)
 	done := func() int { return finish(pid, waitCmd(cmd)) }
 	if wait {
 		return done()
@@ -442,18 +431,27 @@ func (s *Server) spawnSession(res *handoff.Result, finish func(pid int, err erro
 	if err := cmd.Start(); err != nil {
 		return unwrapExec(err)
 	}
+	pid := s.track(cmd)
+	go func() { finish(pid, waitCmd(cmd)) }()
+	return nil
+}
+
+// track registers a started child as a connection's process (Shutdown
+// signals it, the count warnings see it) and returns its pid, read here
+// once: reap.go releases the os.Process after the wait.
+func (s *Server) track(cmd *exec.Cmd) int {
 	pid := cmd.Process.Pid
 	s.mu.Lock()
 	s.children[pid] = cmd.Process
 	n := len(s.children)
 	s.wg.Add(1)
 	if s.stopping {
+		// Shutdown ran while we were starting it: it was not signalled.
 		signalGroup(pid, syscall.SIGTERM)
 	}
 	s.mu.Unlock()
 	s.countWarn(n)
-	go func() { finish(pid, waitCmd(cmd)) }()
-	return nil
+	return pid
 }
 
 func unwrapExec(err error) error {

@@ -24,7 +24,6 @@ package main
 
 import (
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -47,27 +46,10 @@ func main() {
 	}
 	// A stage couriertcpd started ahead of time waits for its connection
 	// (internal/handoff); a reusable one serves connections one after the
-	// other. A stage started for its connection has st == nil.
-	st, err := handoff.Open()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "ERR: %s: %v\n", "pop3login", err)
-		os.Exit(1)
-	}
-	for {
-		if st != nil {
-			if err := st.Next(); err != nil {
-				if errors.Is(err, handoff.ErrClosed) {
-					os.Exit(0)
-				}
-				fmt.Fprintf(os.Stderr, "ERR: %s: %v\n", "pop3login", err)
-				os.Exit(1)
-			}
-		}
-		code, again := run(st, os.Args[1], os.Args[2])
-		if !again {
-			os.Exit(code)
-		}
-	}
+	// other. A stage started for its connection gets st == nil.
+	handoff.Run("pop3login", func(st *handoff.Stage) (int, bool) {
+		return run(st, os.Args[1], os.Args[2])
+	})
 }
 
 func envSeconds(name string, def time.Duration) time.Duration {
