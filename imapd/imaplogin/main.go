@@ -70,14 +70,7 @@ func serve(st *handoff.Stage, imapd, defMaildir string) (code int, again bool) {
 		if nc != nil {
 			nc.Close()
 		}
-		if st.Reusable() && !tlsStarted {
-			if err := st.Done(); err != nil {
-				fmt.Fprintf(os.Stderr, "ERR: imaplogin: %v\n", err)
-				return 1, false
-			}
-			return 0, true
-		}
-		return code, false
+		return st.End("imaplogin", code, tlsStarted)
 	}
 	delay := 5 * time.Second
 	if v := os.Getenv("IMAP_LOGIN_FAILURE_DELAY"); v != "" {

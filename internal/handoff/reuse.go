@@ -413,6 +413,22 @@ func (st *Stage) Done() error {
 	return st.send([]byte{kindDone}, nil)
 }
 
+// End finishes a connection that has no session, for a login stage's
+// loop (Run): a reusable stage that did not start TLS on it reports Done
+// and is served again (again true); any other stage, or one whose Done
+// failed, must exit with code. The caller has closed its own copies of the
+// socket. name prefixes the error line.
+func (st *Stage) End(name string, code int, tlsStarted bool) (int, bool) {
+	if !st.Reusable() || tlsStarted {
+		return code, false
+	}
+	if err := st.Done(); err != nil {
+		fmt.Fprintf(os.Stderr, "ERR: %s: %v\n", name, err)
+		return 1, false
+	}
+	return 0, true
+}
+
 // ErrNotSent is wrapped by a Spawn error that happened before anything
 // reached couriertcpd: the caller may still exec the session in place.
 var ErrNotSent = errors.New("handoff: spawn request not sent")

@@ -359,12 +359,18 @@ func (s *Server) giveTo(sp *spare, f *os.File, vars []string, finish func(pid in
 // controlSend sends a connection on a spare's non-blocking control socket
 // without taking it out of the netpoller (File.Fd would).
 func controlSend(ctl *os.File, conn int, vars []string) error {
+	return onControl(ctl, func(fd int) error { return handoff.Send(fd, conn, vars) })
+}
+
+// onControl runs send on a spare's control descriptor (a SEQPACKET socket
+// with room for our few small messages, so a send does not wait).
+func onControl(ctl *os.File, send func(fd int) error) error {
 	rc, err := ctl.SyscallConn()
 	if err != nil {
 		return err
 	}
 	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = handoff.Send(int(fd), conn, vars) }); err != nil {
+	if err := rc.Control(func(fd uintptr) { serr = send(int(fd)) }); err != nil {
 		return err
 	}
 	return serr
@@ -447,15 +453,7 @@ func (s *Server) awaitStage(sp *spare, finish func(pid int, err error) int) {
 
 // controlReply answers a spare's Spawn on its non-blocking control socket.
 func controlReply(ctl *os.File, started error) error {
-	rc, err := ctl.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = handoff.Reply(int(fd), started) }); err != nil {
-		return err
-	}
-	return serr
+	return onControl(ctl, func(fd int) error { return handoff.Reply(fd, started) })
 }
 
 // recycle puts a spare that finished a connection back in the pool, or

@@ -90,14 +90,7 @@ func run(st *handoff.Stage, pop3d, defMaildir string) (code int, again bool) {
 		if sock != nil {
 			sock.Close()
 		}
-		if st.Reusable() && !tlsStarted {
-			if err := st.Done(); err != nil {
-				fmt.Fprintf(os.Stderr, "ERR: pop3login: %v\n", err)
-				return 1, false
-			}
-			return 0, true
-		}
-		return code, false
+		return st.End("pop3login", code, tlsStarted)
 	}
 	ip, port := os.Getenv("TCPREMOTEIP"), os.Getenv("TCPREMOTEPORT")
 	if ip == "" {
