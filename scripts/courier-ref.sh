@@ -138,8 +138,21 @@ authd_start() {
 	authd_status
 }
 
+# authdaemond stop only signals the daemon, which takes a moment to exit;
+# wait for it, or a start right after (the next harness run) would find
+# the old pid and socket still there, skip starting, and every login would
+# then meet "Connection refused" once the old daemon is gone.
 authd_stop() {
+	pidf=/run/courier/authdaemon/pid
+	pid=$(cat "$pidf" 2>/dev/null || true)
 	/usr/sbin/authdaemond stop || true
+	[ -n "$pid" ] || return 0
+	i=0
+	while [ $i -lt 100 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.05; i=$((i + 1)); done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "courier-ref.sh: authdaemond (pid $pid) did not stop" >&2
+		return 1
+	fi
 }
 
 case "${1:-}" in

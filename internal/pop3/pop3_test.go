@@ -263,6 +263,51 @@ func TestNoQuitDeletesNothing(t *testing.T) {
 	}
 }
 
+// lockedDrop is a memDrop holding a session lock, recording the order of
+// UPDATE and the lock's release.
+type lockedDrop struct {
+	*memDrop
+	events []string
+}
+
+func (d *lockedDrop) Delete(idx []int) error {
+	d.mu.Lock()
+	d.events = append(d.events, "delete")
+	d.mu.Unlock()
+	return d.memDrop.Delete(idx)
+}
+
+func (d *lockedDrop) Release() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.events = append(d.events, "release")
+	return nil
+}
+
+// TestQuitReleasesBeforeAnswer: a client that reads "+OK Bye-bye." and
+// logs in again at once must find the maildrop free, so the lock is let go
+// after UPDATE and before the answer is written (a benchmark loop of
+// QUIT-then-login got [IN-USE] when pop3d released the lock only on exit).
+func TestQuitReleasesBeforeAnswer(t *testing.T) {
+	d := &lockedDrop{memDrop: newMemDrop(msg1, msg2)}
+	c, r, done := startSession(t, d, time.Minute)
+	if got := cmd(t, c, r, "DELE 2"); got != "+OK Deleted." {
+		t.Fatal(got)
+	}
+	if got := cmd(t, c, r, "QUIT"); got != "+OK Bye-bye." {
+		t.Fatal(got)
+	}
+	d.mu.Lock()
+	events := strings.Join(d.events, ",")
+	d.mu.Unlock()
+	if events != "delete,release" {
+		t.Errorf("at the QUIT answer: events %q, want delete,release", events)
+	}
+	if out := <-done; out != Quit {
+		t.Errorf("outcome %v", out)
+	}
+}
+
 func TestIdleTimeout(t *testing.T) {
 	d := newMemDrop(msg1)
 	c, r, done := startSession(t, d, 100*time.Millisecond)

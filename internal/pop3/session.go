@@ -34,6 +34,13 @@ type Seener interface {
 	MarkSeen(i int)
 }
 
+// Releaser is implemented by maildrops that hold a lock for the session
+// (RFC 1939 §8: one session per maildrop). QUIT releases it after UPDATE
+// and before its answer; Release may be called again later.
+type Releaser interface {
+	Release() error
+}
+
 // ErrGone reports a message removed by another process since login.
 var ErrGone = errors.New("message no longer exists")
 
@@ -106,6 +113,17 @@ func (s *Session) Serve() (Outcome, error) {
 					c.Err("[SYS/TEMP] Some deleted messages were not removed.")
 					c.Flush()
 					return Quit, fmt.Errorf("pop3: update: %w", err)
+				}
+			}
+			// The lock goes before the answer: a client that reconnects
+			// as soon as it reads "+OK" (fetchmail polling, a benchmark
+			// loop) must not find its own finished session still holding
+			// the maildrop and get [IN-USE] (RFC 2449 §8.1.1).
+			if r, ok := s.Drop.(Releaser); ok {
+				if err := r.Release(); err != nil {
+					c.Err("[SYS/TEMP] Cannot release the maildrop.")
+					c.Flush()
+					return Quit, fmt.Errorf("pop3: release: %w", err)
 				}
 			}
 			c.OK("Bye-bye.")

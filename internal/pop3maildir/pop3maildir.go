@@ -67,5 +67,9 @@ func (d *Drop) MarkSeen(i int) { d.d.MarkSeen(i) }
 // Delete removes messages at QUIT.
 func (d *Drop) Delete(idx []int) error { return d.d.Delete(idx) }
 
-// Close releases the lock.
+// Close releases the lock; calling it again does nothing.
 func (d *Drop) Close() error { return d.d.Close() }
+
+// Release is Close, for pop3.Releaser: QUIT lets the maildrop go before
+// it answers.
+func (d *Drop) Release() error { return d.d.Close() }
