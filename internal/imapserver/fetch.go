@@ -190,7 +190,14 @@ func (s *Session) cmdFetch(tag string, uid bool) error {
 			items = append([]fetchItem{{name: "UID"}}, items...)
 		}
 	}
-	s.sync(uid)
+	// A FETCH that sets \Seen writes the flags it holds plus \Seen, so
+	// it must hold the current ones (another session's change would be
+	// undone); one that only reads may look less often (passiveSyncGap).
+	if s.fetchSetsSeen(items) {
+		s.sync(uid)
+	} else {
+		s.syncPassive(uid)
+	}
 	idx, invalid := s.seqIndexes(set, uid)
 	s.reportInvalid(invalid)
 	if fm.vanished {
@@ -307,6 +314,21 @@ func (m *msgCtx) close() {
 	if m.r != nil {
 		m.r.Close()
 	}
+}
+
+// fetchSetsSeen reports whether items set \Seen on the messages they
+// read (RFC 3501 §6.4.5: BODY[...] without .PEEK, RFC822, RFC822.TEXT),
+// as fetchOne decides per message.
+func (s *Session) fetchSetsSeen(items []fetchItem) bool {
+	if s.readOnly {
+		return false
+	}
+	for _, it := range items {
+		if (it.name == "BODY" && it.bracket && !it.peek) || it.name == "RFC822" || it.name == "RFC822.TEXT" {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Session) fetchOne(i int, items []fetchItem, uidCmd bool) error {

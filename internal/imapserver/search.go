@@ -457,7 +457,7 @@ func (s *Session) cmdSearch(tag string, uid bool) error {
 	if p.modseq {
 		s.enableCondstore()
 	}
-	s.sync(uid)
+	s.syncPassive(uid)
 	idx := s.runSearch(prog)
 	nums := make([]uint32, len(idx))
 	for k, i := range idx {

@@ -52,8 +52,10 @@ type Session struct {
 	// (EXPUNGE not allowed at that point): see syncTail.
 	synced   []Message
 	syncHeld bool
-	sortc    *sortCache // SORT/THREAD header fields of the selected mailbox
-	utf8     bool
+	// lastRescan: when sync last asked the store (passiveSyncGap).
+	lastRescan time.Time
+	sortc      *sortCache // SORT/THREAD header fields of the selected mailbox
+	utf8       bool
 	// RFC 7162 state (condstore.go): CONDSTORE enabled, QRESYNC
 	// enabled, and NOMODSEQ for the selected mailbox.
 	condstore, qresync, nomodseq bool

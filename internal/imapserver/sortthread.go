@@ -117,7 +117,7 @@ func (s *Session) cmdSort(tag string, uid bool) error {
 		// with search criteria).
 		s.enableCondstore()
 	}
-	s.sync(uid)
+	s.syncPassive(uid)
 	needSize := false
 	for _, k := range keys {
 		needSize = needSize || k.Kind == sortthread.Size
@@ -176,7 +176,7 @@ func (s *Session) cmdThread(tag string, uid bool) error {
 		// with search criteria).
 		s.enableCondstore()
 	}
-	s.sync(uid)
+	s.syncPassive(uid)
 	threads, err := sortthread.Run(strings.ToUpper(alg), s.sortInput(s.runSearch(prog), uid, false))
 	if errors.Is(err, sortthread.ErrBadAlgorithm) || err != nil {
 		return s.c.GenericNo(tag)

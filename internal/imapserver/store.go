@@ -60,6 +60,10 @@ func (s *Session) cmdStore(tag string, uid bool) error {
 	if unchangedSince >= 0 {
 		s.enableCondstore()
 	}
+	// Always the current flags: +FLAGS and -FLAGS are applied to what
+	// the view holds, and a stale view would undo another session's
+	// change (imaptest's store script: "two sessions don't overwrite
+	// each others' changes").
 	s.sync(uid)
 	idx, invalid := s.seqIndexes(set, uid)
 	s.reportInvalid(invalid)

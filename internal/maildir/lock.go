@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -30,106 +29,11 @@ const (
 	staleCheckEvery = 500 * time.Millisecond
 )
 
-// dotLock holds a folder's courier.lock, and the queue flock (-1: none)
+// dotLock holds a folder's courier.lock, and the queue turn (-1: none)
 // taken before it.
 type dotLock struct {
 	path  string
 	queue int
-}
-
-// Our own sessions queue for the dot-lock in the kernel: a waiter first
-// takes an exclusive flock of the folder's tmp/ directory, which blocks
-// until the previous holder releases it, and only then link()s
-// courier.lock, which is then free unless a Courier process (which knows
-// nothing of the flock) holds it. Measured with imaptest stress (50
-// sessions, one folder, 2 cores), the dot-lock alone gave APPENDs waits
-// of up to 5-7 s (p99 ~3 s): waiters slept, polled and were all woken by
-// inotify at every release, and a waiter that had just been woken and
-// was still waiting for a CPU lost the lock to one already running, time
-// after time. A blocked flock wakes its waiters at the release without
-// any polling, its waiters make no files in tmp/ (whose directory lock
-// the holder needs to remove courier.lock), and the kernel drops it when
-// its holder dies, so it adds no stale-lock case. The dot-lock stays the
-// lock that counts (Courier, NFS): where flock is not available the
-// queue is skipped.
-//
-// No other code flocks tmp/ (recent.go and modseq.go flock the folder's
-// own directory, pop3.go the maildir's root, keywords.go the keyword
-// directory), so the queue nests with none of them.
-
-// queueMaxWait bounds a wait in the queue. A session that is stuck while
-// holding the queue (a hung filesystem) must not stop the others for
-// good: after this long a waiter gives up its place and goes on with the
-// dot-lock alone, whose own rules (stale after lockStale) then apply as
-// before the queue existed.
-var queueMaxWait = lockStale
-
-// queueLock takes the folder's queue flock; -1 with ok means there is no
-// queue to wait in (flock unsupported, directory unreadable, or the wait
-// ran out: go on with the dot-lock alone), !ok that wait is false and a
-// holder is in.
-func queueLock(tmpDir string, wait bool) (fd int, ok bool) {
-	fd, err := unix.Open(tmpDir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, true
-	}
-	err = flockEINTR(fd, unix.LOCK_EX|unix.LOCK_NB)
-	if err == nil {
-		return fd, true
-	}
-	if err != unix.EWOULDBLOCK || !wait {
-		unix.Close(fd)
-		return -1, err != unix.EWOULDBLOCK
-	}
-	// Blocked: the kernel wakes us at the release. The blocking call
-	// runs on its own goroutine so that the wait can be bounded; a
-	// waiter that gave up leaves the descriptor to it, which closes it
-	// (releasing the flock at once if it got it).
-	var mu sync.Mutex
-	gaveUp := false
-	got := make(chan error, 1)
-	go func() {
-		err := flockEINTR(fd, unix.LOCK_EX)
-		mu.Lock()
-		defer mu.Unlock()
-		if gaveUp {
-			unix.Close(fd)
-			return
-		}
-		got <- err
-	}()
-	t := time.NewTimer(queueMaxWait)
-	defer t.Stop()
-	select {
-	case err := <-got:
-		if err != nil {
-			unix.Close(fd)
-			return -1, true
-		}
-		return fd, true
-	case <-t.C:
-		mu.Lock()
-		defer mu.Unlock()
-		select {
-		case err := <-got: // got it just now
-			if err != nil {
-				unix.Close(fd)
-				return -1, true
-			}
-			return fd, true
-		default:
-		}
-		gaveUp = true
-		return -1, true
-	}
-}
-
-func flockEINTR(fd, how int) error {
-	for {
-		if err := unix.Flock(fd, how); err != unix.EINTR {
-			return err
-		}
-	}
 }
 
 // lockFolder takes dir/tmp/courier.lock, waiting while someone else holds

@@ -51,7 +51,10 @@ func (f *Folder) SetFlags(uid uint32, flags Flags, kws []string) error {
 				return err
 			}
 		}
-		nf := (x.flags &^ IMAPFlags) | (flags & IMAPFlags)
+		// Letters outside the IMAP five come from the file's current
+		// name (find updates the name only; x.flags may still be what
+		// the last scan saw).
+		nf := (flagsOf(x.name) &^ IMAPFlags) | (flags & IMAPFlags)
 		nn := withFlags(x.base, nf)
 		if try == 0 && nn == x.name {
 			// No rename to prove the file still exists: look it up as

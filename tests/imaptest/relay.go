@@ -26,6 +26,15 @@ import (
 // taken for a response. A command is registered before its bytes are
 // forwarded, so its response cannot overtake the registration.
 //
+// A command's time is counted from when the server could begin it: the
+// moment it was sent, or, when the client pipelined it behind commands of
+// the same connection still unanswered then, the moment the last of those
+// was answered (our server, like Courier's, runs one connection's
+// commands in order). imaptest sends APPEND, LIST and STATUS together, so
+// the LIST would otherwise be charged the APPEND's time and the APPEND
+// that of whatever the connection was still doing. The time from sending
+// is kept as well (the "sent" column) and is what a client sees.
+//
 // Continuation data that is not a command: the DONE ending an IDLE
 // (RFC 2177; IDLE is timed from DONE, as the time before it is the
 // client's) and the lines answering an AUTHENTICATE challenge (RFC 3501
@@ -137,6 +146,7 @@ type Recorder struct {
 	mu         sync.Mutex
 	start      time.Time
 	byCmd      map[string][]time.Duration
+	fromSent   map[string]time.Duration // longest time from sending, per command
 	slow       []SlowCommand
 	threshold  time.Duration
 	unanswered int
@@ -150,22 +160,27 @@ type SlowCommand struct {
 	Conn    int
 	Tag     string
 	Command string
-	Took    time.Duration
+	Took    time.Duration // from when the server could begin it
+	Queued  time.Duration // before that, behind the connection's earlier commands
 }
 
 // NewRecorder returns a recorder that remembers every command slower than
 // threshold individually.
 func NewRecorder(threshold time.Duration) *Recorder {
-	return &Recorder{start: time.Now(), byCmd: map[string][]time.Duration{}, threshold: threshold}
+	return &Recorder{start: time.Now(), byCmd: map[string][]time.Duration{}, fromSent: map[string]time.Duration{}, threshold: threshold}
 }
 
-func (r *Recorder) add(conn int, tag, name string, sent, done time.Time) {
-	d := done.Sub(sent)
+// add records one answered command: sent when its first line went by,
+// begun when the server could begin it (not before sent), done when its
+// tagged response went by.
+func (r *Recorder) add(conn int, tag, name string, sent, begun, done time.Time) {
+	d := done.Sub(begun)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.byCmd[name] = append(r.byCmd[name], d)
+	r.fromSent[name] = max(r.fromSent[name], done.Sub(sent))
 	if d > r.threshold {
-		r.slow = append(r.slow, SlowCommand{At: sent.Sub(r.start), Conn: conn, Tag: tag, Command: name, Took: d})
+		r.slow = append(r.slow, SlowCommand{At: sent.Sub(r.start), Conn: conn, Tag: tag, Command: name, Took: d, Queued: begun.Sub(sent)})
 	}
 }
 
@@ -174,7 +189,8 @@ type CommandStats struct {
 	Command       string
 	Count         int
 	P50, P99, Max time.Duration
-	Over          int // how many took longer than the threshold
+	Over          int           // how many took longer than the threshold
+	MaxFromSent   time.Duration // the longest time from sending to the answer
 }
 
 // Stats returns per-command figures, the slowest command first, and the
@@ -184,8 +200,12 @@ func (r *Recorder) Stats() []CommandStats {
 	defer r.mu.Unlock()
 	var out []CommandStats
 	var all []time.Duration
+	var allSent time.Duration
 	for name, ds := range r.byCmd {
-		out = append(out, summarize(name, ds, r.threshold))
+		c := summarize(name, ds, r.threshold)
+		c.MaxFromSent = r.fromSent[name]
+		allSent = max(allSent, c.MaxFromSent)
+		out = append(out, c)
 		all = append(all, ds...)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -194,7 +214,9 @@ func (r *Recorder) Stats() []CommandStats {
 		}
 		return out[i].Command < out[j].Command
 	})
-	return append(out, summarize("ALL", all, r.threshold))
+	total := summarize("ALL", all, r.threshold)
+	total.MaxFromSent = allSent
+	return append(out, total)
 }
 
 func summarize(name string, ds []time.Duration, threshold time.Duration) CommandStats {
@@ -224,11 +246,12 @@ func (r *Recorder) Slow() []SlowCommand {
 func (r *Recorder) Report(nslow int) string {
 	var b strings.Builder
 	r.mu.Lock()
-	fmt.Fprintf(&b, "command latency at the relay (%d connections, %d commands unanswered at close; over = over %v):\n", r.conns, r.unanswered, r.threshold)
+	fmt.Fprintf(&b, "command latency at the relay (%d connections, %d commands unanswered at close; over = over %v;\n", r.conns, r.unanswered, r.threshold)
+	fmt.Fprintf(&b, "timed from when the server could begin each command; sent = the longest from sending, pipelined waits included):\n")
 	r.mu.Unlock()
-	fmt.Fprintf(&b, "%-14s %8s %9s %9s %9s %6s\n", "command", "count", "p50", "p99", "max", "over")
+	fmt.Fprintf(&b, "%-14s %8s %9s %9s %9s %6s %9s\n", "command", "count", "p50", "p99", "max", "over", "sent")
 	for _, c := range r.Stats() {
-		fmt.Fprintf(&b, "%-14s %8d %9s %9s %9s %6d\n", c.Command, c.Count, ms(c.P50), ms(c.P99), ms(c.Max), c.Over)
+		fmt.Fprintf(&b, "%-14s %8d %9s %9s %9s %6d %9s\n", c.Command, c.Count, ms(c.P50), ms(c.P99), ms(c.Max), c.Over, ms(c.MaxFromSent))
 	}
 	slow := r.Slow()
 	for i, s := range slow {
@@ -236,7 +259,8 @@ func (r *Recorder) Report(nslow int) string {
 			fmt.Fprintf(&b, "  ... %d more\n", len(slow)-nslow)
 			break
 		}
-		fmt.Fprintf(&b, "  slow: %s %s (conn %d, tag %s, sent at %s)\n", ms(s.Took), s.Command, s.Conn, s.Tag, s.At.Round(time.Millisecond))
+		fmt.Fprintf(&b, "  slow: %s %s (conn %d, tag %s, sent at %s, queued %s behind the connection's earlier commands)\n",
+			ms(s.Took), s.Command, s.Conn, s.Tag, s.At.Round(time.Millisecond), ms(s.Queued))
 	}
 	return b.String()
 }
@@ -334,6 +358,9 @@ type session struct {
 	mu      sync.Mutex
 	pending map[string][]pending // by tag; imaptest's tags are unique, a FIFO is cheap insurance
 	cont    string               // tag of a pending IDLE or AUTHENTICATE, whose lines are not commands
+	// answered: when the connection's last tagged response went by; a
+	// command sent before then waited behind it.
+	answered time.Time
 }
 
 func (r *Relay) serve(id int, c, s net.Conn) {
@@ -390,8 +417,13 @@ func (r *Relay) serve(id int, c, s net.Conn) {
 			if ss.cont == tag {
 				ss.cont = ""
 			}
+			begun := p.sent
+			if ss.answered.After(begun) {
+				begun = ss.answered
+			}
+			ss.answered = now
 			ss.mu.Unlock()
-			r.rec.add(id, tag, p.name, p.sent, now)
+			r.rec.add(id, tag, p.name, p.sent, begun, now)
 		}
 		pump(s, c, func(p []byte) { now = time.Now(); sc.feed(p, first) })
 	}()

@@ -152,6 +152,10 @@ func TestRelay(t *testing.T) {
 	expect("f1 OK fetched")
 	c.Write([]byte("s1 SLOW\r\n"))
 	expect("s1 OK")
+	// Pipelined behind a slow command: QUICK is timed from the SLOW's
+	// answer, and its time from sending is kept apart.
+	c.Write([]byte("s2 SLOW\r\nq1 QUICK\r\n"))
+	expect("q1 OK")
 	c.Write([]byte("i1 IDLE\r\n"))
 	expect("+ idling")
 	time.Sleep(400 * time.Millisecond) // idle time is the client's: not counted
@@ -166,21 +170,27 @@ func TestRelay(t *testing.T) {
 	for _, s := range rec.Stats() {
 		got[s.Command] = s
 	}
-	for _, name := range []string{"FETCH", "SLOW", "IDLE", "NOOP", "LOGOUT"} {
+	for _, name := range []string{"FETCH", "QUICK", "IDLE", "NOOP", "LOGOUT"} {
 		if got[name].Count != 1 {
 			t.Errorf("%s: count %d, want 1 (stats %+v)", name, got[name].Count, rec.Stats())
 		}
 	}
-	if got["ALL"].Count != 5 {
-		t.Errorf("ALL: %d commands, want 5", got["ALL"].Count)
+	if got["ALL"].Count != 7 {
+		t.Errorf("ALL: %d commands, want 7", got["ALL"].Count)
 	}
-	if s := got["SLOW"]; s.Max < 300*time.Millisecond || s.Over != 1 {
-		t.Errorf("SLOW: %+v, want >= 300ms and over", s)
+	if s := got["SLOW"]; s.Count != 2 || s.Max < 300*time.Millisecond || s.Over != 2 {
+		t.Errorf("SLOW: %+v, want 2, >= 300ms and over", s)
+	}
+	if s := got["QUICK"]; s.Max > 200*time.Millisecond || s.Over != 0 || s.MaxFromSent < 300*time.Millisecond {
+		t.Errorf("QUICK: %+v, want under 200ms from the SLOW's answer, over 300ms from sending", s)
+	}
+	if s := got["ALL"]; s.MaxFromSent < got["QUICK"].MaxFromSent {
+		t.Errorf("ALL: from sending %v, below QUICK's %v", s.MaxFromSent, got["QUICK"].MaxFromSent)
 	}
 	if s := got["IDLE"]; s.Max > 200*time.Millisecond {
 		t.Errorf("IDLE timed %v: the idle period was counted", s.Max)
 	}
-	if slow := rec.Slow(); len(slow) != 1 || slow[0].Command != "SLOW" || slow[0].Tag != "s1" {
+	if slow := rec.Slow(); len(slow) != 2 || slow[0].Command != "SLOW" || slow[1].Command != "SLOW" {
 		t.Errorf("slow list: %+v", slow)
 	}
 	if !strings.Contains(rec.Report(5), "slow:") {
