@@ -1,9 +1,11 @@
 package maildir
 
 import (
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,8 +43,8 @@ func TestLockWaitShort(t *testing.T) {
 	}
 }
 
-// TestLockQueue: our sessions queue for the dot-lock on a flock of tmp/
-// (lock.go). While one holds the folder lock, a non-blocking attempt
+// TestLockQueue: our sessions queue for the dot-lock in the ticket queue
+// of tmp/ (lockqueue.go). While one holds the folder lock, a non-blocking attempt
 // fails; a waiter blocks in the queue (not on courier.lock, which is
 // free while the queue is held by a session that has not linked yet)
 // and gets the lock once the queue is released; unlock releases both.
@@ -54,7 +56,7 @@ func TestLockQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	if held.queue < 0 {
-		t.Skip("no flock on this filesystem")
+		t.Skip("no lock queue on this filesystem")
 	}
 	if l := m.tryLockFolder(dir); l != nil {
 		t.Fatal("tryLockFolder got the lock while another session held it")
@@ -69,7 +71,7 @@ func TestLockQueue(t *testing.T) {
 	}
 	l.unlock()
 
-	// A session in the queue (flock held, courier.lock not yet linked)
+	// A session in the queue (its turn, courier.lock not yet linked)
 	// makes the next one wait, though courier.lock does not exist.
 	q, ok := queueLock(filepath.Join(dir, "tmp"), true)
 	if !ok || q < 0 {
@@ -91,7 +93,7 @@ func TestLockQueue(t *testing.T) {
 	default:
 	}
 	released := time.Now()
-	unix.Close(q) // as when its holder dies: the kernel drops the flock
+	unix.Close(q) // as when its holder dies: the kernel drops its locks
 	select {
 	case at := <-got:
 		if at.Before(released) {
@@ -137,8 +139,8 @@ func TestLockQueueCourierHolder(t *testing.T) {
 	}
 }
 
-// TestLockQueueStuckHolder: a session stuck in the queue's front (it holds
-// the flock and never goes on) holds the others back only queueMaxWait;
+// TestLockQueueStuckHolder: a session stuck in the queue's front (it has
+// its turn and never goes on) holds the others back only queueMaxWait;
 // then they take the dot-lock as before the queue existed.
 func TestLockQueueStuckHolder(t *testing.T) {
 	defer func(old time.Duration) { queueMaxWait = old }(queueMaxWait)
@@ -191,5 +193,70 @@ func TestLockFreshAfterWait(t *testing.T) {
 	}
 	if age := time.Since(st.ModTime()); age > time.Second {
 		t.Errorf("courier.lock is %v old when taken", age)
+	}
+}
+
+// TestLockQueueFIFO: sessions get the folder lock in the order they
+// queued for it, each woken by the release of the one before (the flock
+// queue this replaced let any waiter win, and one session could lose over
+// and over: imaptest stress APPENDs waiting over a second).
+func TestLockQueueFIFO(t *testing.T) {
+	m := newMaildir(t, Options{UseLocks: true})
+	dir := m.Root()
+	held, err := m.lockFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held.queue < 0 {
+		t.Skip("no lock queue on this filesystem")
+	}
+	qf := filepath.Join(dir, "tmp", queueFileName)
+	nextTicket := func() uint64 {
+		b, _ := os.ReadFile(qf)
+		if len(b) < 8 {
+			return 0
+		}
+		return binary.LittleEndian.Uint64(b)
+	}
+	first := nextTicket() // the holder's ticket is first-1
+	const n = 6
+	order := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			l, err := m.lockFolder(dir)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			order <- i
+			time.Sleep(2 * time.Millisecond)
+			l.unlock()
+		}(i)
+		// Waiter i has queued once it has taken its ticket.
+		deadline := time.Now().Add(5 * time.Second)
+		for nextTicket() != first+uint64(i)+1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("waiter %d took no ticket", i)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	held.unlock()
+	wg.Wait()
+	close(order)
+	var got []int
+	for i := range order {
+		got = append(got, i)
+	}
+	for i, w := range got {
+		if w != i {
+			t.Fatalf("lock order %v, want 0..%d in turn", got, n-1)
+		}
+	}
+	if len(got) != n {
+		t.Fatalf("%d of %d waiters got the lock", len(got), n)
 	}
 }
