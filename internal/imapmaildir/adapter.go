@@ -422,6 +422,42 @@ func (b *Mailbox) SetFlags(uid uint32, flags []string) error {
 	return mapErr(b.f.SetFlags(uid, f, kws))
 }
 
+// ChangeFlags implements imapserver.FlagChanger: the IMAP flags that old
+// and new differ in are added or removed on the file's current flags;
+// keywords are replaced by new's only when they differ from old's
+// (Courier's keywords are last-writer-wins per message).
+func (b *Mailbox) ChangeFlags(uid uint32, old, new []string) ([]string, error) {
+	of, okw := SplitFlags(old)
+	nf, nkw := SplitFlags(new)
+	b.stale = true
+	f, kws, err := b.f.ChangeFlags(uid, nf&^of, of&^nf, nkw, !sameKeywords(okw, nkw))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return JoinFlags(f, kws), nil
+}
+
+// sameKeywords compares two keyword lists as sets, case-insensitively
+// (RFC 3501 §2.3.2).
+func sameKeywords(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		found := false
+		for _, y := range b {
+			if strings.EqualFold(x, y) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
 // Expunge implements imapserver.Mailbox.
 func (b *Mailbox) Expunge(uids []uint32) error {
 	b.stale = true

@@ -160,6 +160,18 @@ type ACLStore interface {
 	MyRights(name string) (string, error)
 }
 
+// FlagChanger is implemented by a Mailbox that can apply a flag change to
+// a message's flags as they are now in storage, not as the session last
+// saw them: the flags in old but not in new are removed, those in new but
+// not in old added, others' changes to the rest kept. It returns the
+// flags that result. STORE and FETCH's implicit \Seen use it, so two
+// sessions changing different flags of one message at once both keep
+// their change (RFC 3501 §6.4.6 defines +FLAGS/-FLAGS as changes to the
+// message's flags).
+type FlagChanger interface {
+	ChangeFlags(uid uint32, old, new []string) ([]string, error)
+}
+
 // BatchSyncer is implemented by a Mailbox that can make many flag changes
 // durable with one sync: STORE calls DeferSync before its SetFlags calls and
 // Flush after them, before the tagged OK acknowledges them.

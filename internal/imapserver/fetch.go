@@ -190,10 +190,11 @@ func (s *Session) cmdFetch(tag string, uid bool) error {
 			items = append([]fetchItem{{name: "UID"}}, items...)
 		}
 	}
-	// A FETCH that sets \Seen writes the flags it holds plus \Seen, so
-	// it must hold the current ones (another session's change would be
-	// undone); one that only reads may look less often (passiveSyncGap).
-	if s.fetchSetsSeen(items) {
+	// A FETCH that sets \Seen through a FlagChanger adds it to the
+	// message's flags in storage; without one it writes the view's flags
+	// plus \Seen, so the view must be current (another session's change
+	// would be undone). Otherwise it may look less often (passiveSyncGap).
+	if _, fc := s.mbox.(FlagChanger); !fc && s.fetchSetsSeen(items) {
 		s.sync(uid)
 	} else {
 		s.syncPassive(uid)
@@ -430,7 +431,7 @@ func (s *Session) fetchOne(i int, items []fetchItem, uidCmd bool) error {
 	// data (§4.5); RFC 3501 §6.4.5 allows it.
 	if setSeen && !hasFlag(v.flags, `\Seen`) {
 		nf := append(append([]string(nil), v.flags...), `\Seen`)
-		if err := s.mbox.SetFlags(v.uid, nf); err == nil {
+		if nf, err := s.changeFlags(v.uid, v.flags, nf); err == nil {
 			v.flags = nf
 			line := "* " + strconv.Itoa(i+1) + " FETCH ("
 			if uidCmd || s.qresync {

@@ -60,11 +60,19 @@ func (s *Session) cmdStore(tag string, uid bool) error {
 	if unchangedSince >= 0 {
 		s.enableCondstore()
 	}
-	// Always the current flags: +FLAGS and -FLAGS are applied to what
-	// the view holds, and a stale view would undo another session's
-	// change (imaptest's store script: "two sessions don't overwrite
-	// each others' changes").
-	s.sync(uid)
+	// +FLAGS/-FLAGS of system flags through a FlagChanger are applied to
+	// the message's flags in storage, so a view up to passiveSyncGap old
+	// does no harm. Everything else is computed from the view, which
+	// must then be current, or another session's change would be undone
+	// (imaptest's store script: "two sessions don't overwrite each
+	// others' changes"): FLAGS replaces the whole set, keywords are
+	// written as the view's set with the change, UNCHANGEDSINCE compares
+	// the view's MODSEQs.
+	if _, fc := s.mbox.(FlagChanger); fc && mode != 0 && unchangedSince < 0 && systemFlagsOnly(flags) {
+		s.syncPassive(uid)
+	} else {
+		s.sync(uid)
+	}
 	idx, invalid := s.seqIndexes(set, uid)
 	s.reportInvalid(invalid)
 	var modified, changed, report []int // RFC 7162 §3.1.3 (condstore.go)
@@ -84,7 +92,8 @@ func (s *Session) cmdStore(tag string, uid bool) error {
 		}
 		nf := applyFlags(v.flags, flags, mode)
 		if !sameFlags(nf, v.flags) {
-			if err := s.mbox.SetFlags(v.uid, nf); err != nil {
+			var err error
+			if nf, err = s.changeFlags(v.uid, v.flags, nf); err != nil {
 				// Expunged by another session: no FETCH for a message that
 				// is gone; the EXPUNGE follows at the next sync. A NO here
 				// made imaptest's concurrent clients (and mbsync) fail.
@@ -156,6 +165,26 @@ func hasNewKeyword(now, before []string) bool {
 		}
 	}
 	return false
+}
+
+// systemFlagsOnly reports whether flags holds no keyword.
+func systemFlagsOnly(flags []string) bool {
+	for _, f := range flags {
+		if !strings.HasPrefix(f, `\`) {
+			return false
+		}
+	}
+	return true
+}
+
+// changeFlags changes a message's flags from old (the view's) to new,
+// through FlagChanger when the mailbox has it, and returns the flags the
+// message now has.
+func (s *Session) changeFlags(uid uint32, old, new []string) ([]string, error) {
+	if fc, ok := s.mbox.(FlagChanger); ok {
+		return fc.ChangeFlags(uid, old, new)
+	}
+	return new, s.mbox.SetFlags(uid, new)
 }
 
 func applyFlags(cur, arg []string, mode int) []string {

@@ -142,9 +142,10 @@ func (s *Session) recentCount() int {
 	return n
 }
 
-// passiveSyncGap: FETCH (of what does not set \Seen), SEARCH, SORT and
-// THREAD look for other sessions' changes only when the last look is at
-// least this old.
+// passiveSyncGap: FETCH, SEARCH, SORT, THREAD and STORE +FLAGS/-FLAGS of
+// system flags look for other sessions' changes only when the last look
+// is at least this old (the flag changes are applied to the flags in
+// storage, not the view's: FlagChanger).
 //
 // A server may report changes at any time (RFC 3501 §5.2, §7) and need
 // not look for them at every command; Courier looks only at NOOP, CHECK,
@@ -156,9 +157,9 @@ func (s *Session) recentCount() int {
 // every APPEND's rename waits for, and made up most of the sessions' CPU.
 // At most one such look per session per gap keeps what a client sees
 // current to within the gap; NOOP, CHECK, IDLE, EXPUNGE, APPEND, COPY,
-// MOVE, STORE and a FETCH that sets \Seen still always look (the last
-// two write flags computed from the view, which must be current), and a
-// session's own changes show at once.
+// MOVE and the STOREs that compute from the view (FLAGS, keywords,
+// UNCHANGEDSINCE) still always look, and a session's own changes show at
+// once.
 const passiveSyncGap = 500 * time.Millisecond
 
 // syncPassive is sync for the commands that read or change messages by

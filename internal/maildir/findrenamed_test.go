@@ -72,3 +72,44 @@ func TestOpenRenamedByAnother(t *testing.T) {
 		t.Errorf("rescan: changed %v vanished %v; want changed %v vanished [3]", got, ch.Vanished, want)
 	}
 }
+
+// TestChangeFlagsKeepsOthersChange: two sessions change different flags of
+// one message, the second from a view that has not seen the first change.
+// ChangeFlags applies its change to the flags in the file's current name,
+// so both changes stay (imaptest's store script: "two sessions don't
+// overwrite each others' changes"), where SetFlags of the second's whole
+// set would drop the first's.
+func TestChangeFlagsKeepsOthersChange(t *testing.T) {
+	m := newMaildir(t, Options{UseLocks: true})
+	deliver(t, m.Root(), "1000000001.M1P1.h,S=2", "a\n")
+	one, err := m.OpenFolder("INBOX", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := one.SetFlags(1, FlagSeen, nil); err != nil {
+		t.Fatal(err)
+	}
+	two, err := m.OpenFolder("INBOX", false) // sees \Seen
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, _, err := one.ChangeFlags(1, FlagAnswered, 0, nil, false); err != nil || f != FlagAnswered|FlagSeen {
+		t.Fatalf("first session: %v, %v", f, err)
+	}
+	// The second session has not rescanned: it still believes \Seen only.
+	f, _, err := two.ChangeFlags(1, 0, FlagSeen, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f != FlagAnswered {
+		t.Errorf("second session's result %v, want \\Answered kept and \\Seen removed", f)
+	}
+	if _, err := os.Stat(filepath.Join(m.Root(), "cur", "1000000001.M1P1.h,S=2:2,R")); err != nil {
+		t.Errorf("file not renamed to :2,R: %v", err)
+	}
+	// Letters outside the five stay as the name has them.
+	os.Rename(filepath.Join(m.Root(), "cur", "1000000001.M1P1.h,S=2:2,R"), filepath.Join(m.Root(), "cur", "1000000001.M1P1.h,S=2:2,PR"))
+	if f, _, err := two.ChangeFlags(1, FlagFlagged, 0, nil, false); err != nil || f != FlagAnswered|FlagFlagged|FlagPassed {
+		t.Errorf("after an outside rename: %v, %v", f, err)
+	}
+}

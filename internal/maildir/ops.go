@@ -26,12 +26,36 @@ import (
 // read-only folders: Courier changes \Seen etc. in EXAMINE (§4.3), the
 // IMAP layer decides.
 func (f *Folder) SetFlags(uid uint32, flags Flags, kws []string) error {
+	_, _, err := f.changeFlags(uid, func(cur Flags) Flags { return (cur &^ IMAPFlags) | (flags & IMAPFlags) }, kws, true)
+	return err
+}
+
+// ChangeFlags adds and removes IMAP flags on the message's flags as its
+// file's current name has them, not as this folder last saw them, and
+// returns the flags and keywords that result. Another session that changed a flag
+// since our last scan keeps its change: STORE +FLAGS (\Answered) in one
+// session and STORE -FLAGS (\Seen) in another end with \Answered set
+// whatever the order, where replacing the whole set computed from a stale
+// view undid the first (imaptest's store script). The rename is the
+// check: one from a name that another session has just renamed fails,
+// and the flags are read again from the new name. With setKW the
+// keywords become kws (Courier's keywords are last-writer-wins per
+// message); without it they are left as they are.
+func (f *Folder) ChangeFlags(uid uint32, add, remove Flags, kws []string, setKW bool) (Flags, []string, error) {
+	add, remove = add&IMAPFlags, remove&IMAPFlags
+	return f.changeFlags(uid, func(cur Flags) Flags { return (cur | add) &^ remove }, kws, setKW)
+}
+
+// changeFlags renames the message's file to the flags next gives for its
+// current ones (letters outside IMAPFlags are kept as the name has them)
+// and, with setKW, writes kws as its keywords.
+func (f *Folder) changeFlags(uid uint32, next func(cur Flags) Flags, kws []string, setKW bool) (Flags, []string, error) {
 	if f.closed {
-		return ErrClosed
+		return 0, nil, ErrClosed
 	}
 	for _, k := range kws {
 		if !keywords.Valid(k) {
-			return fmt.Errorf("%q: %w", k, ErrBadKeyword)
+			return 0, nil, fmt.Errorf("%q: %w", k, ErrBadKeyword)
 		}
 	}
 	for try := 0; try < 3; try++ {
@@ -42,19 +66,18 @@ func (f *Folder) SetFlags(uid uint32, flags Flags, kws []string) error {
 		var p string
 		if try == 0 {
 			if x = f.lookup(uid); x == nil {
-				return fmt.Errorf("uid %d: %w", uid, ErrNoSuchMessage)
+				return 0, nil, fmt.Errorf("uid %d: %w", uid, ErrNoSuchMessage)
 			}
 			p = filepath.Join(f.dir, "cur", x.name)
 		} else {
 			var err error
 			if x, p, err = f.find(uid); err != nil {
-				return err
+				return 0, nil, err
 			}
 		}
-		// Letters outside the IMAP five come from the file's current
-		// name (find updates the name only; x.flags may still be what
-		// the last scan saw).
-		nf := (flagsOf(x.name) &^ IMAPFlags) | (flags & IMAPFlags)
+		// The flags as the file's current name has them (find updates
+		// the name only; x.flags may still be what the last scan saw).
+		nf := next(flagsOf(x.name))
 		nn := withFlags(x.base, nf)
 		if try == 0 && nn == x.name {
 			// No rename to prove the file still exists: look it up as
@@ -68,7 +91,7 @@ func (f *Folder) SetFlags(uid uint32, flags Flags, kws []string) error {
 				if errors.Is(err, fs.ErrNotExist) {
 					continue
 				}
-				return fmt.Errorf("maildir: set flags of %d: %w", uid, err)
+				return 0, nil, fmt.Errorf("maildir: set flags of %d: %w", uid, err)
 			}
 			f.expectCur(unix.IN_MOVED_FROM, filepath.Base(p))
 			f.expectCur(unix.IN_MOVED_TO, nn)
@@ -76,25 +99,26 @@ func (f *Folder) SetFlags(uid uint32, flags Flags, kws []string) error {
 			if f.deferSync {
 				f.syncPending = true
 			} else if err := syncDir(filepath.Join(f.dir, "cur")); err != nil {
-				return err
+				return 0, nil, err
 			}
 		}
-		if f.m.opts.Keywords && !sameStrings(x.kw, kws) {
+		if setKW && f.m.opts.Keywords && !sameStrings(x.kw, kws) {
 			kws = f.canonKeywords(kws)
 			name, err := f.m.writeKeywords(f.dir, x.base, kws)
 			if err != nil {
-				return fmt.Errorf("maildir: keywords of %d: %w", uid, err)
+				return 0, nil, fmt.Errorf("maildir: keywords of %d: %w", uid, err)
 			}
 			f.expectKW(unix.IN_MOVED_TO, name)
 			x.kw = append([]string(nil), kws...)
 			touched = true
 		}
+		kw := append([]string(nil), x.kw...)
 		if !touched {
-			return nil
+			return nf, kw, nil
 		}
-		return f.modseqChanged(uid)
+		return nf, kw, f.modseqChanged(uid)
 	}
-	return fmt.Errorf("uid %d: %w", uid, ErrNoSuchMessage)
+	return 0, nil, fmt.Errorf("uid %d: %w", uid, ErrNoSuchMessage)
 }
 
 // DeferSync makes SetFlags skip its fsync of cur/ until Flush. The IMAP
