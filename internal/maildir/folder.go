@@ -1102,9 +1102,10 @@ func (f *Folder) guessRenamed(x *msg) (string, bool) {
 		return "", false
 	}
 	cur := filepath.Join(f.dir, "cur") + "/"
+	known := flagsOf(x.name)
 	var st unix.Stat_t
 	for _, m := range flagVariants {
-		n := withFlags(x.base, x.flags^m)
+		n := withFlags(x.base, known^m)
 		if n == x.name {
 			continue // looked at already
 		}
