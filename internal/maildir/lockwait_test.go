@@ -43,12 +43,10 @@ func TestLockWaitShort(t *testing.T) {
 	}
 }
 
-// TestLockQueue: our sessions queue for the dot-lock in the ticket queue
-// of tmp/ (lockqueue.go). While one holds the folder lock, a non-blocking attempt
-// fails; a waiter blocks in the queue (not on courier.lock, which is
-// free while the queue is held by a session that has not linked yet)
-// and gets the lock once the queue is released; unlock releases both.
-func TestLockQueue(t *testing.T) {
+// lockedWithQueue makes a maildir and takes its INBOX lock through the
+// queue; the test is skipped where the filesystem has no queue.
+func lockedWithQueue(t *testing.T) (*Maildir, string, *dotLock) {
+	t.Helper()
 	m := newMaildir(t, Options{UseLocks: true})
 	dir := m.Root()
 	held, err := m.lockFolder(dir)
@@ -58,6 +56,16 @@ func TestLockQueue(t *testing.T) {
 	if held.queue < 0 {
 		t.Skip("no lock queue on this filesystem")
 	}
+	return m, dir, held
+}
+
+// TestLockQueue: our sessions queue for the dot-lock in the ticket queue
+// of tmp/ (lockqueue.go). While one holds the folder lock, a non-blocking attempt
+// fails; a waiter blocks in the queue (not on courier.lock, which is
+// free while the queue is held by a session that has not linked yet)
+// and gets the lock once the queue is released; unlock releases both.
+func TestLockQueue(t *testing.T) {
+	m, dir, held := lockedWithQueue(t)
 	if l := m.tryLockFolder(dir); l != nil {
 		t.Fatal("tryLockFolder got the lock while another session held it")
 	}
@@ -201,15 +209,7 @@ func TestLockFreshAfterWait(t *testing.T) {
 // queue this replaced let any waiter win, and one session could lose over
 // and over: imaptest stress APPENDs waiting over a second).
 func TestLockQueueFIFO(t *testing.T) {
-	m := newMaildir(t, Options{UseLocks: true})
-	dir := m.Root()
-	held, err := m.lockFolder(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if held.queue < 0 {
-		t.Skip("no lock queue on this filesystem")
-	}
+	m, dir, held := lockedWithQueue(t)
 	qf := filepath.Join(dir, "tmp", queueFileName)
 	nextTicket := func() uint64 {
 		b, _ := os.ReadFile(qf)
@@ -258,5 +258,46 @@ func TestLockQueueFIFO(t *testing.T) {
 	}
 	if len(got) != n {
 		t.Fatalf("%d of %d waiters got the lock", len(got), n)
+	}
+}
+
+// TestLockQueueHostileFile: whatever sits at tmp/courier.lock.queue (a
+// directory, a symlink to elsewhere, a file full of garbage) the folder
+// lock still works: the queue is skipped, or its counter taken as any
+// number, and nothing outside tmp/ is written.
+func TestLockQueueHostileFile(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		make func(t *testing.T, qf string)
+	}{
+		{"directory", func(t *testing.T, qf string) { os.Mkdir(qf, 0o755) }},
+		{"symlink", func(t *testing.T, qf string) {
+			target := filepath.Join(t.TempDir(), "elsewhere")
+			os.WriteFile(target, []byte("keep"), 0o644)
+			os.Symlink(target, qf)
+			t.Cleanup(func() {
+				if b, _ := os.ReadFile(target); string(b) != "keep" {
+					t.Errorf("symlink target written: %q", b)
+				}
+			})
+		}},
+		{"garbage", func(t *testing.T, qf string) { os.WriteFile(qf, []byte("\xff\xff\xff\xff\xff\xff\xff\xffjunk"), 0o644) }},
+		{"empty", func(t *testing.T, qf string) { os.WriteFile(qf, nil, 0o644) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMaildir(t, Options{UseLocks: true})
+			dir := m.Root()
+			tc.make(t, filepath.Join(dir, "tmp", queueFileName))
+			for i := 0; i < 3; i++ {
+				l, err := m.lockFolder(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if other := m.tryLockFolder(dir); other != nil {
+					t.Fatal("a second lock while the first is held")
+				}
+				l.unlock()
+			}
+		})
 	}
 }
