@@ -14,7 +14,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -136,7 +135,7 @@ func run() int {
 			fmt.Fprintf(log, "ERR: %s: IMAP_EMPTYTRASH: %v\n", user, err)
 		}
 	}
-	if clockSkewed() {
+	if md.ClockSkewed() {
 		return bye(c.w, "Clock skew detected. Check the clock on the file server")
 	}
 	store := imapmaildir.New(md)
@@ -231,55 +230,4 @@ func runLoginExec(log io.Writer) {
 	} else {
 		fmt.Fprintf(log, "loginexec: %v\n", err)
 	}
-}
-
-// clockSkewed creates tmp/courier-imap.clockskew.chk and compares its
-// mtime with our clock (§1.3 step 8, 30 s tolerance). The check is for
-// maildirs on a file server, whose clock stamps the file; on a local
-// filesystem the stamp comes from our own clock and cannot disagree, so
-// there it is skipped: a file created and removed in tmp/ is two
-// directory updates at every login, about a twentieth of a session
-// stage's start-up CPU (DESIGN §7).
-func clockSkewed() bool {
-	if localFilesystem("tmp") {
-		return false
-	}
-	p := filepath.Join("tmp", "courier-imap.clockskew.chk")
-	f, err := os.Create(p)
-	if err != nil {
-		return false
-	}
-	f.Close()
-	defer os.Remove(p)
-	st, err := os.Stat(p)
-	if err != nil {
-		return false
-	}
-	d := time.Since(st.ModTime())
-	return d > 30*time.Second || d < -30*time.Second
-}
-
-// localFilesystem reports whether dir is on a filesystem known to be
-// local to this host, whose timestamps come from this kernel's clock.
-// Anything else (NFS, CIFS, FUSE, cluster filesystems, an unknown type)
-// counts as possibly remote.
-func localFilesystem(dir string) bool {
-	var st syscall.Statfs_t
-	if syscall.Statfs(dir, &st) != nil {
-		return false
-	}
-	switch uint32(st.Type) {
-	case 0xef53, // ext2, ext3, ext4
-		0x58465342, // xfs
-		0x9123683e, // btrfs
-		0x01021994, // tmpfs
-		0xf2f52010, // f2fs
-		0xca451a4e, // bcachefs
-		0x2fc12fc1, // zfs
-		0x52654973, // reiserfs
-		0x3153464a, // jfs
-		0x794c7630: // overlayfs (a container's root, over a local upper layer)
-		return true
-	}
-	return false
 }

@@ -164,19 +164,3 @@ func TestDisconnectLog(t *testing.T) {
 		t.Errorf("log:\n%s", p.log.String())
 	}
 }
-
-// TestLocalFilesystem: /proc is not a filesystem that stores mail, so it
-// must count as possibly remote (the clock-skew check runs); a tmpfs is
-// local (it is skipped).
-func TestLocalFilesystem(t *testing.T) {
-	if localFilesystem("/proc") {
-		t.Error("/proc counted as a local mail filesystem")
-	}
-	if localFilesystem(filepath.Join(t.TempDir(), "missing")) {
-		t.Error("a missing directory counted as local")
-	}
-	var st syscall.Statfs_t
-	if syscall.Statfs("/dev/shm", &st) == nil && st.Type == 0x01021994 && !localFilesystem("/dev/shm") {
-		t.Error("tmpfs /dev/shm not counted as local")
-	}
-}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -430,32 +431,16 @@ func (b *Mailbox) ChangeFlags(uid uint32, old, new []string) ([]string, error) {
 	of, okw := SplitFlags(old)
 	nf, nkw := SplitFlags(new)
 	b.stale = true
-	f, kws, err := b.f.ChangeFlags(uid, nf&^of, of&^nf, nkw, !sameKeywords(okw, nkw))
+	// new is old with the change applied (STORE, FETCH's \Seen), so its
+	// keywords are old's in the same order unless the change touched them;
+	// a FLAGS that only reorders them is taken as a change, which merely
+	// writes the same set.
+	kwChanged := !slices.EqualFunc(okw, nkw, strings.EqualFold)
+	f, kws, err := b.f.ChangeFlags(uid, nf&^of, of&^nf, nkw, kwChanged)
 	if err != nil {
 		return nil, mapErr(err)
 	}
 	return JoinFlags(f, kws), nil
-}
-
-// sameKeywords compares two keyword lists as sets, case-insensitively
-// (RFC 3501 §2.3.2).
-func sameKeywords(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, x := range a {
-		found := false
-		for _, y := range b {
-			if strings.EqualFold(x, y) {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
 }
 
 // Expunge implements imapserver.Mailbox.

@@ -318,8 +318,8 @@ func (m *msgCtx) close() {
 }
 
 // fetchSetsSeen reports whether items set \Seen on the messages they
-// read (RFC 3501 §6.4.5: BODY[...] without .PEEK, RFC822, RFC822.TEXT),
-// as fetchOne decides per message.
+// read (RFC 3501 §6.4.5: BODY[...] without .PEEK, RFC822, RFC822.TEXT;
+// never in a read-only mailbox).
 func (s *Session) fetchSetsSeen(items []fetchItem) bool {
 	if s.readOnly {
 		return false
@@ -336,7 +336,7 @@ func (s *Session) fetchOne(i int, items []fetchItem, uidCmd bool) error {
 	v := &s.view[i]
 	m := &msgCtx{s: s, uid: v.uid}
 	defer m.close()
-	setSeen := false
+	setSeen := s.fetchSetsSeen(items)
 	size := int64(-1)
 	// Resolve everything that can fail before writing, so that a
 	// vanished file does not leave a half-written response.
@@ -368,12 +368,6 @@ func (s *Session) fetchOne(i int, items []fetchItem, uidCmd bool) error {
 			if _, err := m.tree(); err != nil {
 				return err
 			}
-			if it.bracket && !it.peek && !s.readOnly {
-				setSeen = true
-			}
-		}
-		if (it.name == "RFC822" || it.name == "RFC822.TEXT") && !s.readOnly {
-			setSeen = true
 		}
 	}
 	w := s.c.W

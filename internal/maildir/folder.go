@@ -102,21 +102,50 @@ const (
 	racyFine   = 100 * time.Millisecond
 )
 
+// localFilesystems are the filesystem types (statfs magic numbers) known
+// to be local to this host, so that their timestamps come from this
+// kernel's clock; the value says whether we also rely on their timestamps
+// having nanoseconds (racyAt, the own-change watch, the lock queue).
+// Anything else (NFS, CIFS, FUSE, cluster filesystems, an unknown type)
+// counts as possibly remote.
+var localFilesystems = map[uint32]bool{
+	0xEF53:     true,  // ext2/3/4 (small inodes give whole seconds: see racyAt)
+	0x58465342: true,  // XFS
+	0x9123683E: true,  // Btrfs
+	0x01021994: true,  // tmpfs
+	0xF2F52010: false, // f2fs
+	0xCA451A4E: false, // bcachefs
+	0x2FC12FC1: false, // ZFS
+	0x52654973: false, // reiserfs
+	0x3153464A: false, // JFS
+	0x794C7630: false, // overlayfs (a container's root, over a local upper layer)
+}
+
+// fsType returns dir's filesystem type, or ok false.
+func fsType(dir string) (uint32, bool) {
+	var sf unix.Statfs_t
+	if unix.Statfs(dir, &sf) != nil {
+		return 0, false
+	}
+	return uint32(sf.Type), true
+}
+
 // fineTimestamps reports whether dir is on a filesystem type known to
 // keep nanosecond timestamps from the local clock.
 func fineTimestamps(dir string) bool {
-	var sf unix.Statfs_t
-	if unix.Statfs(dir, &sf) != nil {
+	t, ok := fsType(dir)
+	return ok && localFilesystems[t]
+}
+
+// localFilesystem reports whether dir is on a filesystem known to be
+// local (localFilesystems), whatever its timestamps' resolution.
+func localFilesystem(dir string) bool {
+	t, ok := fsType(dir)
+	if !ok {
 		return false
 	}
-	switch uint32(sf.Type) {
-	case 0xEF53, // ext2/3/4 (small inodes give whole seconds: see racyAt)
-		0x58465342, // XFS
-		0x9123683E, // Btrfs
-		0x01021994: // tmpfs
-		return true
-	}
-	return false
+	_, local := localFilesystems[t]
+	return local
 }
 
 // racyAt reports whether mtime t (UnixNano) is too recent to trust at

@@ -154,28 +154,29 @@ func waitForSlot(fd int, t uint64) bool {
 		}
 		got <- err
 	}()
+	turn := func(err error) bool {
+		if err != nil {
+			unix.Close(fd) // no queue after all: releases our slot too
+		}
+		return err == nil
+	}
 	timer := time.NewTimer(queueMaxWait)
 	defer timer.Stop()
 	select {
 	case err := <-got:
-		return err == nil || closeFalse(fd)
+		return turn(err)
 	case <-timer.C:
 		mu.Lock()
 		defer mu.Unlock()
 		select {
 		case err := <-got: // our turn came just now
-			return err == nil || closeFalse(fd)
+			return turn(err)
 		default:
 		}
 		gaveUp = true
 		ofdLock(fd, unix.F_OFD_SETLK, unix.F_UNLCK, slotBase, slotSpan)
 		return false
 	}
-}
-
-func closeFalse(fd int) bool {
-	unix.Close(fd)
-	return false
 }
 
 // slotHeld reports whether someone holds slot t.

@@ -147,19 +147,28 @@ func TestLockQueueCourierHolder(t *testing.T) {
 	}
 }
 
-// TestLockQueueStuckHolder: a session stuck in the queue's front (it has
-// its turn and never goes on) holds the others back only queueMaxWait;
-// then they take the dot-lock as before the queue existed.
-func TestLockQueueStuckHolder(t *testing.T) {
-	defer func(old time.Duration) { queueMaxWait = old }(queueMaxWait)
-	queueMaxWait = 100 * time.Millisecond
+// stuckQueue makes a maildir whose queue has a session that took its turn
+// and never goes on, with queueMaxWait set to maxWait for the test.
+func stuckQueue(t *testing.T, maxWait time.Duration) (*Maildir, string) {
+	t.Helper()
+	old := queueMaxWait
+	queueMaxWait = maxWait
+	t.Cleanup(func() { queueMaxWait = old })
 	m := newMaildir(t, Options{UseLocks: true})
 	dir := m.Root()
 	q, ok := queueLock(filepath.Join(dir, "tmp"), true)
 	if !ok || q < 0 {
 		t.Fatal("queueLock failed")
 	}
-	defer unix.Close(q)
+	t.Cleanup(func() { unix.Close(q) })
+	return m, dir
+}
+
+// TestLockQueueStuckHolder: a session stuck in the queue's front (it has
+// its turn and never goes on) holds the others back only queueMaxWait;
+// then they take the dot-lock as before the queue existed.
+func TestLockQueueStuckHolder(t *testing.T) {
+	m, dir := stuckQueue(t, 100*time.Millisecond)
 	start := time.Now()
 	l, err := m.lockFolder(dir)
 	if err != nil {
@@ -181,15 +190,7 @@ func TestLockQueueStuckHolder(t *testing.T) {
 // TestLockFreshAfterWait: a lock taken after a long wait in the queue has
 // a fresh mtime, so that nobody takes it for stale (lockStale) at once.
 func TestLockFreshAfterWait(t *testing.T) {
-	defer func(old time.Duration) { queueMaxWait = old }(queueMaxWait)
-	queueMaxWait = 1500 * time.Millisecond
-	m := newMaildir(t, Options{UseLocks: true})
-	dir := m.Root()
-	q, ok := queueLock(filepath.Join(dir, "tmp"), true)
-	if !ok || q < 0 {
-		t.Fatal("queueLock failed")
-	}
-	defer unix.Close(q)
+	m, dir := stuckQueue(t, 1500*time.Millisecond)
 	l, err := m.lockFolder(dir) // waits queueMaxWait, then goes on
 	if err != nil {
 		t.Fatal(err)

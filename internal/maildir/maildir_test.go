@@ -632,3 +632,18 @@ func TestCleanTmpSideUIDDB(t *testing.T) {
 		t.Error("young side tmp file removed")
 	}
 }
+
+// TestLocalFilesystem: /proc is not a filesystem that stores mail, so it
+// must count as possibly remote (the clock-skew check runs); a tmpfs is
+// local (it is skipped).
+func TestLocalFilesystem(t *testing.T) {
+	if localFilesystem("/proc") {
+		t.Error("/proc counted as a local mail filesystem")
+	}
+	if localFilesystem(filepath.Join(t.TempDir(), "missing")) {
+		t.Error("a missing directory counted as local")
+	}
+	if typ, ok := fsType("/dev/shm"); ok && typ == 0x01021994 && !localFilesystem("/dev/shm") {
+		t.Error("tmpfs /dev/shm not counted as local")
+	}
+}

@@ -150,3 +150,31 @@ func (m *Maildir) EmptyTrash(spec string) error {
 	}
 	return firstErr
 }
+
+// ClockSkewed reports whether the clock of the filesystem holding the
+// maildir is more than 30 s off ours (reference §1.3 step 8): it creates
+// tmp/courier-imap.clockskew.chk, compares its mtime with our clock and
+// removes it. The check is for maildirs on a file server, whose clock
+// stamps the file; on a local filesystem the stamp is our own clock and
+// cannot disagree, so there it is skipped: a file created and removed in
+// tmp/ is two directory updates at every login, about a twentieth of a
+// session stage's start-up CPU (DESIGN §7).
+func (m *Maildir) ClockSkewed() bool {
+	tmp := filepath.Join(m.root, "tmp")
+	if localFilesystem(tmp) {
+		return false
+	}
+	p := filepath.Join(tmp, "courier-imap.clockskew.chk")
+	f, err := os.Create(p)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	defer os.Remove(p)
+	st, err := os.Stat(p)
+	if err != nil {
+		return false
+	}
+	d := time.Since(st.ModTime())
+	return d > 30*time.Second || d < -30*time.Second
+}

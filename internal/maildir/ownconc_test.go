@@ -20,13 +20,7 @@ import (
 // sequential model cannot reach (a commit's file in cur/ before its uiddb
 // line, renames racing a scan and find()) are covered here.
 func TestOwnWatchConcurrent(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow")
-	}
-	defer func(old int) { ownWatchMin = old }(ownWatchMin)
-	ownWatchMin = 20
-	m := newMaildir(t, Options{UseLocks: true, Keywords: true})
-	appendN(t, m, "INBOX", 40)
+	m := ownWatchMaildir(t)
 	const nsess = 6
 	var ss []*Folder
 	for range nsess {

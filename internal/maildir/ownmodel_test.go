@@ -8,6 +8,22 @@ import (
 	"time"
 )
 
+// ownWatchMaildir is the model tests' maildir: an INBOX of 40 messages,
+// with keywords, and ownWatchMin lowered so that it keeps an own-change
+// watch. The tests are skipped in -short mode.
+func ownWatchMaildir(t *testing.T) *Maildir {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	old := ownWatchMin
+	ownWatchMin = 20
+	t.Cleanup(func() { ownWatchMin = old })
+	m := newMaildir(t, Options{UseLocks: true, Keywords: true})
+	appendN(t, m, "INBOX", 40)
+	return m
+}
+
 // TestOwnWatchModel drives three sessions on one folder big enough to keep
 // an own-change watch (own.go) with random STOREs, keyword changes,
 // EXPUNGEs, APPENDs and deliveries, and after every step checks that each
@@ -15,13 +31,7 @@ import (
 // sees: same UIDs, flags and keywords. A change that a session wrongly
 // took for its own (or missed) shows up as a difference.
 func TestOwnWatchModel(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow")
-	}
-	defer func(old int) { ownWatchMin = old }(ownWatchMin)
-	ownWatchMin = 20
-	m := newMaildir(t, Options{UseLocks: true, Keywords: true})
-	appendN(t, m, "INBOX", 40)
+	m := ownWatchMaildir(t)
 	var ss []*Folder
 	for range 3 {
 		f, err := m.OpenFolder("INBOX", false)
