@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gocourier/internal/maildir"
 	"gocourier/internal/pop3"
@@ -18,7 +19,11 @@ func setup(t *testing.T, msgs ...string) string {
 	if err := maildir.Make(root); err != nil {
 		t.Fatal(err)
 	}
-	m, err := maildir.Open(root, maildir.Options{})
+	// Each delivery's name starts with a later second: a name's
+	// microseconds are not zero-padded (as in Courier's names), so two
+	// deliveries in one second may sort out of order (M99.. after M100..).
+	clock := time.Now().Add(-time.Hour).Truncate(time.Second)
+	m, err := maildir.Open(root, maildir.Options{Now: func() time.Time { clock = clock.Add(time.Second); return clock }})
 	if err != nil {
 		t.Fatal(err)
 	}
