@@ -34,6 +34,7 @@ const (
 type dotLock struct {
 	path  string
 	queue int
+	link  string // the lock file's other name, removed after the turn is passed on
 }
 
 // lockFolder takes dir/tmp/courier.lock, waiting while someone else holds
@@ -65,7 +66,12 @@ func (m *Maildir) takeLock(dir string, wait bool) (_ *dotLock, err error) {
 	f.WriteString(strconv.Itoa(os.Getpid()) + " " + m.host + "\n")
 	f.Close()
 	made := time.Now()
-	defer os.Remove(uniq)
+	kept := false
+	defer func() {
+		if !kept {
+			os.Remove(uniq)
+		}
+	}()
 	q, ok := queueLock(tmpDir, wait)
 	if !ok {
 		return nil, fmt.Errorf("maildir: lock %s: %w", dir, ErrLocked)
@@ -96,7 +102,8 @@ func (m *Maildir) takeLock(dir string, wait bool) (_ *dotLock, err error) {
 			}
 			err := os.Link(uniq, lp)
 			if err == nil {
-				return &dotLock{path: lp, queue: q}, nil
+				kept = true
+				return &dotLock{path: lp, queue: q, link: uniq}, nil
 			}
 			if !errors.Is(err, fs.ErrExist) {
 				return nil, fmt.Errorf("maildir: lock %s: %w", dir, err)
@@ -215,6 +222,13 @@ func (l *dotLock) unlock() {
 		if l.queue >= 0 {
 			unix.Close(l.queue)
 			l.queue = -1
+		}
+		// Removing the file's last name frees its block, which can
+		// wait for the device (discard): done after the next session
+		// has its turn.
+		if l.link != "" {
+			os.Remove(l.link)
+			l.link = ""
 		}
 	}
 }

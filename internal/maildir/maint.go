@@ -35,6 +35,14 @@ func (m *Maildir) cleanTmp(dir string) {
 			os.Remove(p)
 		}
 	}
+	// So do messages a crashed commit left waiting in cur/.
+	if staged, err := filepath.Glob(filepath.Join(dir, "cur", stagePrefix+"*")); err == nil {
+		for _, p := range staged {
+			if st, err := os.Lstat(p); err == nil && st.Mode().IsRegular() && now-ctimeOf(st) > int64(tmpMaxAge/time.Second) {
+				os.Remove(p)
+			}
+		}
+	}
 	// A commit's uiddb being written lives beside the uiddb
 	// (createSideTmp); one left by a crash goes after the same age.
 	if side, err := filepath.Glob(filepath.Join(dir, uiddbTmpPrefix+"*")); err == nil {

@@ -229,6 +229,9 @@ func (w *ownWatch) drain(check bool, expect map[ownEvent]int) bool {
 			continue
 		}
 		whole := inotifyEvents(buf[:n], func(wd int32, evMask uint32, name []byte) bool {
+			if wd == w.cur && notMessage(name) {
+				return true // a commit's staged message (stagePrefix)
+			}
 			mask := evMask & (unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO)
 			if mask == 0 || evMask&^mask != 0 {
 				ok = false // creation, overflow, a directory, the folder itself going
@@ -248,6 +251,12 @@ func (w *ownWatch) drain(check bool, expect map[ownEvent]int) bool {
 		ok = ok && whole
 	}
 }
+
+// notMessage reports whether the name of an event in cur/ is one no scan
+// lists: a dot-file (a commit's staged message, stagePrefix). An event
+// without a name (the directory itself, an overflow) is not one of those.
+// In the keyword directory dot-files are Courier's updates, and count.
+func notMessage(name []byte) bool { return len(name) > 0 && name[0] == '.' }
 
 // inotifyEvents calls fn for each event in buf (what a read of an inotify
 // descriptor returned), with its name cut at the NUL padding, until fn

@@ -15,6 +15,7 @@ import (
 // closes the channel.
 func (f *Folder) Watch() (<-chan struct{}, func(), error) {
 	var fd int
+	curWD := int32(-1) // cur/'s watch: its dot-files are not messages
 	if f.own != nil {
 		// The watch of our own changes (own.go) already reports every
 		// change to cur/, new/ and the keyword directory: share its
@@ -27,7 +28,7 @@ func (f *Folder) Watch() (<-chan struct{}, func(), error) {
 		}
 		f.disarm()
 		f.own.shared = true
-		fd = d
+		fd, curWD = d, f.own.cur
 	} else {
 		var err error
 		fd, err = unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
@@ -36,9 +37,13 @@ func (f *Folder) Watch() (<-chan struct{}, func(), error) {
 		}
 		const mask = unix.IN_CREATE | unix.IN_MOVED_TO | unix.IN_MOVED_FROM | unix.IN_DELETE | unix.IN_ATTRIB | unix.IN_CLOSE_WRITE
 		for _, sub := range []string{"new", "cur", keywordDir} {
-			if _, err := unix.InotifyAddWatch(fd, filepath.Join(f.dir, sub), mask); err != nil && sub != keywordDir {
+			wd, err := unix.InotifyAddWatch(fd, filepath.Join(f.dir, sub), mask)
+			if err != nil && sub != keywordDir {
 				unix.Close(fd)
 				return nil, nil, fmt.Errorf("maildir: inotify watch %s: %w", sub, err)
+			}
+			if sub == "cur" {
+				curWD = int32(wd)
 			}
 		}
 	}
@@ -55,7 +60,16 @@ func (f *Folder) Watch() (<-chan struct{}, func(), error) {
 			if err != nil {
 				return
 			}
-			if n > 0 {
+			// Dot-files (a commit's staged message) change nothing a
+			// Rescan would report.
+			news := false
+			if whole := inotifyEvents(buf[:n], func(wd int32, _ uint32, name []byte) bool {
+				news = wd != curWD || !notMessage(name)
+				return !news
+			}); !whole {
+				news = true
+			}
+			if news {
 				select {
 				case ch <- struct{}{}:
 				default:

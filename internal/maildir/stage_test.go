@@ -1,0 +1,112 @@
+package maildir
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCommitLeavesNothingBehind: an APPEND (staged in cur/ under
+// stagePrefix, then delivered under the lock) and a COPY leave no staged
+// file in cur/, and the lock leaves no link source (courierlock.*) in
+// tmp/: both names are removed, the second after the turn is passed on.
+func TestCommitLeavesNothingBehind(t *testing.T) {
+	m := newMaildir(t, Options{UseLocks: true, Keywords: true})
+	if err := m.CreateFolder("INBOX.Other"); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, m, "INBOX", 3)
+	if _, err := m.Append("INBOX", strings.NewReader("Subject: k\r\n\r\nx\r\n"), FlagSeen, []string{"K1"}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := m.OpenFolder("INBOX", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := f.CopyTo("INBOX.Other", []uint32{1, 2, 3, 4}); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{m.Root(), m.dirOf("INBOX.Other")} {
+		cur, _ := readNames(filepath.Join(dir, "cur"))
+		n := 0
+		for _, name := range cur {
+			if strings.HasPrefix(name, ".") {
+				t.Errorf("%s: left in cur/: %s", dir, name)
+				continue
+			}
+			n++
+		}
+		if n != 4 {
+			t.Errorf("%s: %d messages in cur/, want 4", dir, n)
+		}
+		tmp, _ := readNames(filepath.Join(dir, "tmp"))
+		for _, name := range tmp {
+			if name != queueFileName {
+				t.Errorf("%s: left in tmp/: %s", dir, name)
+			}
+		}
+	}
+}
+
+// TestStagedMessageIsNoMessage: a message waiting in cur/ for its commit
+// is invisible: a scan does not list it, IDLE's watch does not wake for
+// it (its rename into place does), and a crash's leftover goes once as old
+// as a stale tmp/ file.
+func TestStagedMessageIsNoMessage(t *testing.T) {
+	m := newMaildir(t, Options{UseLocks: true})
+	appendN(t, m, "INBOX", 1)
+	f, err := m.OpenFolder("INBOX", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, stop, err := f.Watch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	cur := filepath.Join(m.Root(), "cur")
+	staged := filepath.Join(cur, stagePrefix+"1700000000.M1P1_0.test.host,S=2")
+	tmp := filepath.Join(m.Root(), "tmp", "1700000000.M1P1_0.test.host")
+	if err := os.WriteFile(tmp, []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, staged); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+		t.Fatal("IDLE woke for a staged message")
+	case <-time.After(200 * time.Millisecond):
+	}
+	if _, err := f.Rescan(); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.Len(); n != 1 {
+		t.Fatalf("%d messages with one staged, want 1", n)
+	}
+
+	// A crash's leftover: kept while young, removed when old.
+	m.cleanTmp(m.Root())
+	if _, err := os.Stat(staged); err != nil {
+		t.Fatalf("young staged message removed: %v", err)
+	}
+	m.opts.Now = func() time.Time { return time.Now().Add(tmpMaxAge + time.Hour) }
+	m.cleanTmp(m.Root())
+	m.opts.Now = time.Now
+	if _, err := os.Stat(staged); err == nil {
+		t.Fatal("old staged message kept")
+	}
+
+	// A real message still wakes IDLE.
+	deliverCur := filepath.Join(cur, "1700000001.M1P1_1.test.host,S=2:2,")
+	if err := os.WriteFile(deliverCur, []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no notification for a message")
+	}
+}
