@@ -56,6 +56,9 @@ type Folder struct {
 	// syncDue: a scan moved files from new/ to cur/ and left the
 	// directory fsyncs to SaveDeferred (syncMoves).
 	syncDue bool
+	// toFree: O_PATH descriptors of files EXPUNGE removed, closed by
+	// SaveDeferred (removeDeferFree).
+	toFree []int
 }
 
 type msg struct {
@@ -546,11 +549,11 @@ func (f *Folder) SaveDeferred() {
 		f.syncDue = false
 		syncMoves(f.dir)
 	}
-	if !f.cacheDue || f.closed {
-		return
+	if f.cacheDue && !f.closed {
+		f.cacheDue = false
+		f.saveCache(f.cacheStamp)
 	}
-	f.cacheDue = false
-	f.saveCache(f.cacheStamp)
+	f.freeRemoved()
 }
 
 // syncMoves fsyncs cur/ and new/ after a scan moved deliveries from new/

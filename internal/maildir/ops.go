@@ -199,7 +199,7 @@ func (f *Folder) Expunge(uids []uint32) ([]uint32, error) {
 				sz = st.Size()
 			}
 		}
-		err := os.Remove(p)
+		err := f.removeDeferFree(p)
 		if errors.Is(err, fs.ErrNotExist) {
 			var ferr error
 			if x, p, ferr = f.find(uid); ferr != nil {
@@ -208,7 +208,7 @@ func (f *Folder) Expunge(uids []uint32) ([]uint32, error) {
 				}
 				return done, f.dropGone(gone, ferr)
 			}
-			err = os.Remove(p)
+			err = f.removeDeferFree(p)
 		}
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -260,6 +260,43 @@ func (f *Folder) dropGone(gone map[uint32]bool, err error) error {
 	clear(f.msgs[w:])
 	f.msgs = f.msgs[:w]
 	return err
+}
+
+// maxDeferredFree bounds the removed files whose freeing waits for the
+// reply (removeDeferFree): one descriptor each.
+const maxDeferredFree = 256
+
+// removeDeferFree removes the message file p (EXPUNGE) but keeps its inode
+// referenced by an O_PATH descriptor until SaveDeferred, after the reply:
+// whoever drops a file's last reference frees its blocks, and on a
+// filesystem mounted with discard and no journal that waits for the device
+// (about 0.16 ms a file on this machine's disk, far more when the session
+// then waits for a CPU again). Past maxDeferredFree files, or if the
+// descriptor cannot be had, the file is simply removed.
+func (f *Folder) removeDeferFree(p string) error {
+	fd := -1
+	if len(f.toFree) < maxDeferredFree {
+		if d, err := unix.Open(p, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0); err == nil {
+			fd = d
+		}
+	}
+	err := os.Remove(p)
+	if fd >= 0 {
+		if err == nil {
+			f.toFree = append(f.toFree, fd)
+		} else {
+			unix.Close(fd)
+		}
+	}
+	return err
+}
+
+// freeRemoved lets the files removeDeferFree kept go.
+func (f *Folder) freeRemoved() {
+	for _, fd := range f.toFree {
+		unix.Close(fd)
+	}
+	f.toFree = f.toFree[:0]
 }
 
 // stagePrefix starts the name under which a message waits in cur/ for

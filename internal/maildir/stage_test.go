@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestCommitLeavesNothingBehind: an APPEND (staged in cur/ under
@@ -108,5 +110,41 @@ func TestStagedMessageIsNoMessage(t *testing.T) {
 	case <-ch:
 	case <-time.After(5 * time.Second):
 		t.Fatal("no notification for a message")
+	}
+}
+
+// TestExpungeFreesAfterReply: EXPUNGE removes the files at once (their
+// names are gone before the reply) but keeps each one's inode until
+// SaveDeferred, which the session calls after the reply; at most
+// maxDeferredFree are kept, the rest are freed on the spot.
+func TestExpungeFreesAfterReply(t *testing.T) {
+	m := newMaildir(t, Options{UseLocks: true})
+	n := maxDeferredFree + 4
+	appendN(t, m, "INBOX", n)
+	f, err := m.OpenFolder("INBOX", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uids []uint32
+	for _, x := range f.Messages() {
+		uids = append(uids, x.UID)
+	}
+	done, err := f.Expunge(uids)
+	if err != nil || len(done) != n {
+		t.Fatalf("expunged %d of %d: %v", len(done), n, err)
+	}
+	if left, _ := readNames(filepath.Join(m.Root(), "cur")); len(left) != 0 {
+		t.Fatalf("left in cur/: %v", left)
+	}
+	if len(f.toFree) != maxDeferredFree {
+		t.Fatalf("%d files kept for after the reply, want %d", len(f.toFree), maxDeferredFree)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(f.toFree[0], &st); err != nil || st.Nlink != 0 {
+		t.Fatalf("kept file: nlink %d, %v; want a removed file", st.Nlink, err)
+	}
+	f.SaveDeferred()
+	if len(f.toFree) != 0 {
+		t.Fatalf("%d files still kept after SaveDeferred", len(f.toFree))
 	}
 }
