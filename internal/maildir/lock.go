@@ -32,9 +32,10 @@ const (
 // dotLock holds a folder's courier.lock, and the queue turn (-1: none)
 // taken before it.
 type dotLock struct {
-	path  string
-	queue int
-	link  string // the lock file's other name, removed after the turn is passed on
+	path   string
+	queue  int
+	ticket uint64 // the turn's ticket, when queue >= 0
+	link   string // the lock file's other name, removed after the turn is passed on
 }
 
 // lockFolder takes dir/tmp/courier.lock, waiting while someone else holds
@@ -53,7 +54,15 @@ func (m *Maildir) tryLockFolder(dir string) *dotLock {
 	return l
 }
 
-func (m *Maildir) takeLock(dir string, wait bool) (_ *dotLock, err error) {
+func (m *Maildir) takeLock(dir string, wait bool) (*dotLock, error) {
+	return m.takeLockFor(dir, wait, nil)
+}
+
+// takeLockFor is takeLock for a commit that offers its message to the
+// sessions ahead of it (req, groupcommit.go): it returns a nil lock and
+// no error when one of them delivered it (req.done), having passed the
+// turn on.
+func (m *Maildir) takeLockFor(dir string, wait bool, req *commitRequest) (_ *dotLock, err error) {
 	tmpDir := filepath.Join(dir, "tmp")
 	lp := filepath.Join(tmpDir, lockName)
 	// The link's source is made before queueing: its directory
@@ -72,9 +81,16 @@ func (m *Maildir) takeLock(dir string, wait bool) (_ *dotLock, err error) {
 			os.Remove(uniq)
 		}
 	}()
-	q, ok := queueLock(tmpDir, wait)
+	if req != nil {
+		req.queuePath = filepath.Join(tmpDir, queueFileName)
+	}
+	q, ticket, ok := queueLockFor(tmpDir, wait, requestFor(req))
 	if !ok {
 		return nil, fmt.Errorf("maildir: lock %s: %w", dir, ErrLocked)
+	}
+	if q >= 0 && req.checkServed(q) {
+		unix.Close(q) // the turn passes on
+		return nil, nil
 	}
 	defer func() {
 		if err != nil && q >= 0 {
@@ -103,7 +119,13 @@ func (m *Maildir) takeLock(dir string, wait bool) (_ *dotLock, err error) {
 			err := os.Link(uniq, lp)
 			if err == nil {
 				kept = true
-				return &dotLock{path: lp, queue: q, link: uniq}, nil
+				l := &dotLock{path: lp, queue: q, ticket: ticket, link: uniq}
+				if q < 0 && req.checkServed(-1) {
+					// We gave up our place, and were served meanwhile.
+					l.unlock()
+					return nil, nil
+				}
+				return l, nil
 			}
 			if !errors.Is(err, fs.ErrExist) {
 				return nil, fmt.Errorf("maildir: lock %s: %w", dir, err)

@@ -71,30 +71,41 @@ var queueMaxWait = lockStale
 // above, or the wait ran out: go on with the dot-lock alone), !ok that
 // wait is false and someone is ahead (holding or waiting).
 func queueLock(tmpDir string, wait bool) (fd int, ok bool) {
+	fd, _, ok = queueLockFor(tmpDir, wait, nil)
+	return fd, ok
+}
+
+// queueLockFor is queueLock that also returns the ticket and, when someone
+// is ahead and we wait, calls onWait with the descriptor and the ticket
+// before waiting (a group commit's request, groupcommit.go).
+func queueLockFor(tmpDir string, wait bool, onWait func(fd int, t uint64)) (fd int, ticket uint64, ok bool) {
 	if !fineTimestamps(tmpDir) {
-		return -1, true
+		return -1, 0, true
 	}
 	fd, err := unix.Open(filepath.Join(tmpDir, queueFileName), unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o666)
 	if err != nil {
-		return -1, true
+		return -1, 0, true
 	}
 	ticket, ahead, err := takeTicket(fd, wait)
 	if err != nil {
 		unix.Close(fd)
-		return -1, true
+		return -1, 0, true
 	}
 	if ahead && !wait {
 		unix.Close(fd)
-		return -1, false
+		return -1, 0, false
 	}
 	if !ahead {
-		return fd, true
+		return fd, ticket, true
+	}
+	if onWait != nil {
+		onWait(fd, ticket)
 	}
 	if waitForSlot(fd, ticket-1) {
-		return fd, true
+		return fd, ticket, true
 	}
 	// Gave up: the descriptor now belongs to the waiting goroutine.
-	return -1, true
+	return -1, ticket, true
 }
 
 // takeTicket reads and advances the counter under its lock and takes the

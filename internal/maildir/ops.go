@@ -308,12 +308,13 @@ const stagePrefix = ".courier-append."
 // pendingMsg is a file prepared in tmp/ waiting for a UID (tmp: its path,
 // in tmp/ or, once commit has staged it, in cur/ under stagePrefix).
 type pendingMsg struct {
-	tmp   string
-	base  string
-	flags Flags
-	kws   []string
-	mtime time.Time
-	size  int64
+	tmp    string
+	staged bool // tmp is in cur/ under stagePrefix
+	base   string
+	flags  Flags
+	kws    []string
+	mtime  time.Time
+	size   int64
 }
 
 // Append stores a message into a folder (IMAP APPEND, §4.4): CRLF is
@@ -508,7 +509,7 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 	for _, p := range ps {
 		staged := filepath.Join(dir, "cur", stagePrefix+p.base)
 		if err := os.Rename(p.tmp, staged); err == nil {
-			p.tmp = staged
+			p.tmp, p.staged = staged, true
 		}
 	}
 	defer func() {
@@ -517,14 +518,31 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 			os.Remove(dbTmp.Name())
 		}
 	}()
+	// A lone staged message is offered to the sessions ahead in the
+	// queue (group commit, groupcommit.go).
+	var req *commitRequest
+	if len(ps) == 1 && ps[0].staged {
+		req = &commitRequest{base: ps[0].base, flags: ps[0].flags}
+	}
 	var lk *dotLock
 	if m.opts.UseLocks {
-		l, err := m.lockFolder(dir)
+		l, err := m.takeLockFor(dir, true, req)
 		if err != nil {
 			for _, p := range ps {
 				os.Remove(p.tmp)
 			}
 			return 0, nil, err
+		}
+		if l == nil && req != nil && req.done {
+			// Delivered and numbered by the session ahead of us: make
+			// its uiddb and the rename durable before answering.
+			if _, err := m.syncUIDDB(dir); err != nil {
+				return 0, nil, err
+			}
+			if err := syncDir(filepath.Join(dir, "cur")); err != nil {
+				return 0, nil, err
+			}
+			return req.uidv, []uint32{req.uid}, nil
 		}
 		lk = l
 	}
@@ -555,7 +573,14 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 	cur := filepath.Join(dir, "cur")
 	for _, p := range ps {
 		if err := os.Rename(p.tmp, filepath.Join(cur, withFlags(p.base, p.flags))); err != nil {
-			return 0, nil, fmt.Errorf("maildir: deliver %s: %w", p.base, err)
+			uid, ok := lostCommit(err, p, cur, db.Entries)
+			if !ok {
+				return 0, nil, fmt.Errorf("maildir: deliver %s: %w", p.base, err)
+			}
+			if uid != 0 {
+				uids = append(uids, uid)
+				continue
+			}
 		}
 		if db.NextUID == ^uint32(0) {
 			return 0, nil, fmt.Errorf("maildir: %s: UID space exhausted", dir)
@@ -563,6 +588,18 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 		db.Entries = append(db.Entries, uiddb.Entry{UID: db.NextUID, Name: p.base})
 		uids = append(uids, db.NextUID)
 		db.NextUID++
+	}
+	var served []servedMsg
+	if lk != nil && lk.queue >= 0 {
+		served = serveWaiting(lk.queue, lk.ticket, cur)
+		for i := range served {
+			if db.NextUID == ^uint32(0) {
+				return 0, nil, fmt.Errorf("maildir: %s: UID space exhausted", dir)
+			}
+			db.Entries = append(db.Entries, uiddb.Entry{UID: db.NextUID, Name: served[i].rec.base})
+			served[i].rec.uid = db.NextUID
+			db.NextUID++
+		}
 	}
 	// The new uiddb replaces the old one under the lock, and is made
 	// durable (with the renames into cur/) once the lock is released,
@@ -597,6 +634,9 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 		return 0, nil, fmt.Errorf("maildir: write %s: %w", uiddbFile, werr)
 	}
 	dbTmp = nil
+	if len(served) > 0 {
+		markServed(lk.queue, served, db.UIDValidity)
+	}
 	m.dbCache.putLines(dbPath, db, lines)
 	lk.unlock()
 	lk = nil
