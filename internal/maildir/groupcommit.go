@@ -50,12 +50,14 @@ import (
 //     in cur/ under its base name: it takes the UID the uiddb has for it,
 //     or gives it one (commitLost). No message is delivered twice, none is
 //     lost.
+//   - Tickets recSlots apart share a record's place: a later request that
+//     overwrites a mark not yet read only sends that waiter to lostCommit.
 //   - Records are input from other processes: a torn or corrupt one (bad
 //     magic, check sum, ticket or name) is ignored, and a name is only ever
 //     used inside cur/.
 const (
 	recBase  = 4096 // records start here, after the ticket counter
-	recSlots = 64   // record of ticket t: recBase + (t mod recSlots)*recSize
+	recSlots = 256  // record of ticket t: recBase + (t mod recSlots)*recSize
 	recSize  = 512
 	recMagic = "GCQ1"
 	// maxServe bounds the waiting sessions one turn serves.
