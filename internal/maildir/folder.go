@@ -773,9 +773,13 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, mode scanMo
 	bases := make([]string, len(names))
 	matched := make([]bool, len(names))
 	nmsg := 0
+	var staged []string
 	for i, n := range names {
 		if n == "" || n[0] == '.' {
 			matched[i] = true // not a message
+			if strings.HasPrefix(n, stagePrefix) {
+				staged = append(staged, n)
+			}
 			continue
 		}
 		b, _, _ := splitName(n)
@@ -791,6 +795,9 @@ func (m *Maildir) scanDirProbe(dir string, ro bool, prevUIDV uint32, mode scanMo
 		curIdx[b] = int32(i)
 		bases[i] = b
 		nmsg++
+	}
+	if !ro {
+		m.removeStaleStaged(cur, staged)
 	}
 	entries := make([]*msg, 0, nmsg)
 	store := make([]msg, nmsg)

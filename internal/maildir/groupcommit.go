@@ -21,7 +21,7 @@ import (
 //
 // Why. Under imaptest's stress (50 sessions appending to one folder on 2
 // cores) a commit's hold is short in CPU (about 0.5 ms) but each turn
-// costs a hold of about 9 ms and a hand-off of about 7 ms, most of both
+// cost a hold of about 9 ms and a hand-off of about 7 ms, most of both
 // waiting for a CPU: the folder's lock served about 60 commits a second
 // and an APPEND waited for everyone ahead of it, up to a second (DESIGN
 // §7, "Stalls").
@@ -48,7 +48,7 @@ import (
 //   - If the serving session dies between the rename into cur/ and the
 //     record's mark, the waiter finds its staged file gone and its message
 //     in cur/ under its base name: it takes the UID the uiddb has for it,
-//     or gives it one (commitLost). No message is delivered twice, none is
+//     or gives it one (lostCommit). No message is delivered twice, none is
 //     lost.
 //   - Tickets recSlots apart share a record's place: a later request that
 //     overwrites a mark not yet read only sends that waiter to lostCommit.

@@ -13,6 +13,21 @@ import (
 // deletes it (§9.2).
 const tmpMaxAge = 36 * time.Hour
 
+// removeStaleStaged removes, from a scan's listing of cur/, the messages
+// a crashed commit left waiting under stagePrefix, once as old as a stale
+// tmp/ file. The scan finds them in the listing it makes anyway: a glob of
+// cur/ at every session's first scan cost a SELECT of a 20,000-message
+// folder a third of its time.
+func (m *Maildir) removeStaleStaged(cur string, names []string) {
+	now := m.now().Unix()
+	for _, n := range names {
+		p := filepath.Join(cur, n)
+		if st, err := os.Lstat(p); err == nil && st.Mode().IsRegular() && now-ctimeOf(st) > int64(tmpMaxAge/time.Second) {
+			os.Remove(p)
+		}
+	}
+}
+
 // cleanTmp deletes files in dir/tmp whose ctime is older than 36 h. The
 // live dot-lock is never touched (it is younger than 120 s or stale).
 func (m *Maildir) cleanTmp(dir string) {
@@ -33,14 +48,6 @@ func (m *Maildir) cleanTmp(dir string) {
 		}
 		if now-ctimeOf(st) > int64(tmpMaxAge/time.Second) {
 			os.Remove(p)
-		}
-	}
-	// So do messages a crashed commit left waiting in cur/.
-	if staged, err := filepath.Glob(filepath.Join(dir, "cur", stagePrefix+"*")); err == nil {
-		for _, p := range staged {
-			if st, err := os.Lstat(p); err == nil && st.Mode().IsRegular() && now-ctimeOf(st) > int64(tmpMaxAge/time.Second) {
-				os.Remove(p)
-			}
 		}
 	}
 	// A commit's uiddb being written lives beside the uiddb

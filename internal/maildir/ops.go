@@ -302,7 +302,8 @@ func (f *Folder) freeRemoved() {
 // stagePrefix starts the name under which a message waits in cur/ for
 // its commit (see commit). A leading dot keeps it from every maildir
 // reader (Courier's, ours, Dovecot's, mutt's); one left by a crash goes
-// with tmp/'s leftovers (cleanTmp).
+// when a scan of cur/ meets it as old as a stale tmp/ file
+// (removeStaleStaged).
 const stagePrefix = ".courier-append."
 
 // pendingMsg is a file prepared in tmp/ waiting for a UID (tmp: its path,
