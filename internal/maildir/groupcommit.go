@@ -60,6 +60,10 @@ const (
 	recSlots = 256  // record of ticket t: recBase + (t mod recSlots)*recSize
 	recSize  = 512
 	recMagic = "GCQ1"
+	// A record: magic, ticket (8 bytes), state (1), flags (8), UIDVALIDITY
+	// and UID (4 each), the name's length (2) and the name from recName,
+	// zero padding, and a CRC-32 of the rest in the last 4 bytes.
+	recName = 31
 	// maxServe bounds the waiting sessions one turn serves.
 	maxServe = 32
 
@@ -93,7 +97,7 @@ type queueRecord struct {
 func recOffset(t uint64) int64 { return int64(recBase + (t%recSlots)*recSize) }
 
 func encodeRecord(r queueRecord) ([]byte, bool) {
-	if len(r.base) == 0 || len(r.base) > recSize-40 {
+	if len(r.base) == 0 || recName+len(r.base) > recSize-4 {
 		return nil, false
 	}
 	b := make([]byte, recSize)
@@ -104,7 +108,7 @@ func encodeRecord(r queueRecord) ([]byte, bool) {
 	binary.LittleEndian.PutUint32(b[21:], r.uidv)
 	binary.LittleEndian.PutUint32(b[25:], r.uid)
 	binary.LittleEndian.PutUint16(b[29:], uint16(len(r.base)))
-	copy(b[31:], r.base)
+	copy(b[recName:], r.base)
 	binary.LittleEndian.PutUint32(b[recSize-4:], crc32.ChecksumIEEE(b[:recSize-4]))
 	return b, true
 }
@@ -121,10 +125,10 @@ func decodeRecord(b []byte) (queueRecord, bool) {
 		uid:    binary.LittleEndian.Uint32(b[25:]),
 	}
 	n := int(binary.LittleEndian.Uint16(b[29:]))
-	if n == 0 || 31+n > recSize-4 {
+	if n == 0 || recName+n > recSize-4 {
 		return queueRecord{}, false
 	}
-	r.base = string(b[31 : 31+n])
+	r.base = string(b[recName : recName+n])
 	if !plainBase(r.base) || (r.state != recPending && r.state != recDone) {
 		return queueRecord{}, false
 	}
