@@ -537,10 +537,7 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 		if l == nil && req != nil && req.done {
 			// Delivered and numbered by the session ahead of us: make
 			// its uiddb and the rename durable before answering.
-			if _, err := m.syncUIDDB(dir); err != nil {
-				return 0, nil, err
-			}
-			if err := syncDir(filepath.Join(dir, "cur")); err != nil {
+			if err := m.syncCommitted(dir); err != nil {
 				return 0, nil, err
 			}
 			return req.uidv, []uint32{req.uid}, nil
@@ -641,13 +638,19 @@ func (m *Maildir) commit(dir string, ps []*pendingMsg) (uint32, []uint32, error)
 	m.dbCache.putLines(dbPath, db, lines)
 	lk.unlock()
 	lk = nil
-	if _, err := m.syncUIDDB(dir); err != nil {
-		return 0, nil, err
-	}
-	if err := syncDir(cur); err != nil {
+	if err := m.syncCommitted(dir); err != nil {
 		return 0, nil, err
 	}
 	return db.UIDValidity, uids, nil
+}
+
+// syncCommitted makes a commit durable before it is answered: the uiddb
+// that numbers its messages and their renames into cur/.
+func (m *Maildir) syncCommitted(dir string) error {
+	if _, err := m.syncUIDDB(dir); err != nil {
+		return err
+	}
+	return syncDir(filepath.Join(dir, "cur"))
 }
 
 // CopyTo copies messages to another folder (IMAP COPY, §4.7) keeping
