@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"gocourier/internal/authclient"
 	"gocourier/internal/authproto"
 )
 
@@ -84,7 +85,7 @@ func (e *env) run(t *testing.T, args ...string) (string, error) {
 }
 
 func (e *env) login(user, pass string) error {
-	c := authproto.NewClient(e.sock)
+	c := authclient.New(e.sock)
 	c.Timeouts.Read = 2 * time.Second
 	_, err := c.Do(authproto.NewLogin("imap", user, pass))
 	return err

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net"
 	"os"
 	"runtime/debug"
 	"time"
@@ -30,22 +29,22 @@ const (
 // heap otherwise keeps what SELECT/FETCH/SEARCH allocated until the next
 // GC (go-libs §1 "Measurements": tens of MB after large commands).
 // Busy clients never wait that long between reads, so they pay only a
-// timer reset per read. Embedding net.Conn keeps the read deadlines
-// imapserver uses for the autologout timeout.
+// timer reset per read. Embedding the socket (stdioconn.Socket's file)
+// keeps the read deadlines imapserver uses for the autologout timeout.
 type idleConn struct {
-	net.Conn
+	*os.File
 	t *time.Timer
 }
 
-func newIdleConn(c net.Conn) *idleConn {
+func newIdleConn(sock *os.File) *idleConn {
 	t := time.AfterFunc(time.Hour, maybeFreeOSMemory)
 	t.Stop()
-	return &idleConn{Conn: c, t: t}
+	return &idleConn{File: sock, t: t}
 }
 
 func (c *idleConn) Read(p []byte) (int, error) {
 	c.t.Reset(idleFreeDelay)
-	n, err := c.Conn.Read(p)
+	n, err := c.File.Read(p)
 	c.t.Stop()
 	return n, err
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"gocourier/internal/authproto"
+	"gocourier/internal/envconf"
 	"gocourier/internal/imapmaildir"
 	"gocourier/internal/imapserver"
 	"gocourier/internal/maildir"
@@ -43,9 +44,8 @@ type conn struct {
 }
 
 func stdio() conn {
-	if nc := stdioconn.Socket(); nc != nil {
-		ic := newIdleConn(nc)
-		return conn{r: ic, w: nc, close: func() { nc.Close() }}
+	if sock := stdioconn.Socket(); sock != nil {
+		return conn{r: newIdleConn(sock), w: sock, close: func() { sock.Close() }}
 	}
 	return conn{r: os.Stdin, w: os.Stdout, close: func() { os.Stdin.Close() }}
 }
@@ -148,9 +148,9 @@ func run() int {
 	}
 	cfg := imapserver.Config{
 		Log: log, User: user, IP: ip, Port: port,
-		IdleRescan: envSeconds("IMAP_IDLE_TIMEOUT", 60*time.Second),
-		KeepAlive:  envSeconds("IMAP_KEEPALIVE", 5*time.Minute),
-		Autologout: envSeconds("IMAP_AUTOLOGOUT", 30*time.Minute),
+		IdleRescan: envconf.Seconds("IMAP_IDLE_TIMEOUT", 60*time.Second),
+		KeepAlive:  envconf.Seconds("IMAP_KEEPALIVE", 5*time.Minute),
+		Autologout: envconf.Seconds("IMAP_AUTOLOGOUT", 30*time.Minute),
 		OnTimeout:  c.close,
 	}
 	// Largest APPEND accepted (our addition; default 200 MiB, RFC 7889
@@ -206,14 +206,6 @@ func errText(err error) string {
 		return strings.ToUpper(s[:1]) + s[1:]
 	}
 	return err.Error()
-}
-
-func envSeconds(name string, def time.Duration) time.Duration {
-	var n float64
-	if _, err := fmt.Sscan(os.Getenv(name), &n); err == nil && n > 0 {
-		return time.Duration(n * float64(time.Second))
-	}
-	return def
 }
 
 // runLoginExec runs ./loginexec when it is owner-executable and deletes it

@@ -164,3 +164,20 @@ func TestDisconnectLog(t *testing.T) {
 		t.Errorf("log:\n%s", p.log.String())
 	}
 }
+
+// TestAutologoutOnSocket: with the client socket on fd 0 the autologout
+// timeout is a read deadline (stdioconn.Socket's pollable file), which
+// ends the session with Courier's BYE; the fallback without deadlines
+// would only close the input, and say nothing.
+func TestAutologoutOnSocket(t *testing.T) {
+	home := t.TempDir()
+	makeMaildir(t, home)
+	p := start(t, home, "IMAPLOGINTAG=a01", "AUTHENTICATED=alice", "IMAP_AUTOLOGOUT=0.3")
+	if l := p.line(t); l != "a01 OK LOGIN Ok." {
+		t.Fatalf("greeting %q", l)
+	}
+	if l := p.line(t); l != "* BYE Disconnected for inactivity." {
+		t.Fatalf("after the autologout: %q (log: %s)", l, p.log.String())
+	}
+	p.wait(t)
+}

@@ -21,15 +21,16 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"gocourier/internal/authproto"
+	"gocourier/internal/envconf"
 	"gocourier/internal/maildir"
 	"gocourier/internal/pop3"
 	"gocourier/internal/pop3maildir"
@@ -48,16 +49,12 @@ func main() {
 	os.Exit(run())
 }
 
-// clientConn returns reader/writer for fds 0/1. When fd 0 is a socket it
-// becomes a net.Conn (deadlines for timeouts) with TCP_NODELAY set so that
-// a reply never waits for the client's delayed ACK.
-func clientConn() (r interface {
-	Read([]byte) (int, error)
-}, w interface {
-	Write([]byte) (int, error)
-}) {
-	if c := stdioconn.Socket(); c != nil {
-		return c, c
+// clientConn returns reader/writer for fds 0/1. When fd 0 is a socket both
+// are stdioconn.Socket's pollable file (deadlines for timeouts), with
+// TCP_NODELAY set so that a reply never waits for the client's delayed ACK.
+func clientConn() (r io.Reader, w io.Writer) {
+	if sock := stdioconn.Socket(); sock != nil {
+		return sock, sock
 	}
 	return os.Stdin, os.Stdout
 }
@@ -152,7 +149,7 @@ func run() int {
 		Conn:        conn,
 		Drop:        drop,
 		Capa:        pop3.CapabilitiesFromEnv(os.Getenv),
-		IdleTimeout: envSeconds("POP3_IDLE_TIMEOUT", 600*time.Second),
+		IdleTimeout: envconf.Seconds("POP3_IDLE_TIMEOUT", 600*time.Second),
 		UTF8:        os.Getenv("POP3_UTF8") == "1",
 		UnicodeType: os.Getenv("MIME_UNICODE_MESSAGE_TYPE"),
 	}
@@ -194,15 +191,6 @@ func sanity() bool {
 		}
 	}
 	return true
-}
-
-func envSeconds(name string, def time.Duration) time.Duration {
-	if v := os.Getenv(name); v != "" {
-		if f, err := strconv.ParseFloat(v, 64); err == nil && f > 0 {
-			return time.Duration(f * float64(time.Second))
-		}
-	}
-	return def
 }
 
 // runLoginexec runs ./loginexec if it is owner-executable and deletes it

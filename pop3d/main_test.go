@@ -313,3 +313,19 @@ func TestLoginexec(t *testing.T) {
 		t.Error("loginexec not removed after exit 0")
 	}
 }
+
+// TestIdleTimeoutOnSocket: with the client socket on fd 0 the idle
+// timeout is a read deadline on stdioconn.Socket's pollable file.
+func TestIdleTimeoutOnSocket(t *testing.T) {
+	home, _ := makeHome(t, m1)
+	c := startPop3d(t, home, "POP3_IDLE_TIMEOUT=0.3")
+	if g := c.line(); g != "+OK logged in." {
+		t.Fatalf("greeting %q", g)
+	}
+	if l := c.line(); l != "-ERR Disconnected for inactivity." {
+		t.Fatalf("after the idle timeout: %q", l)
+	}
+	if log := c.wait(); !strings.Contains(log, "INFO: TIMEOUT, user=carol") {
+		t.Errorf("log: %s", log)
+	}
+}

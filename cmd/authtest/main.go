@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 
+	"gocourier/internal/authclient"
 	"gocourier/internal/authproto"
 	"gocourier/internal/paths"
 )
@@ -43,7 +44,7 @@ func main() {
 	if len(args) < 1 || len(args) > 3 {
 		usage()
 	}
-	os.Exit(run(authproto.NewClient(paths.AuthdaemonSocket()), service, args, os.Stdout, os.Stderr))
+	os.Exit(run(authclient.New(paths.AuthdaemonSocket()), service, args, os.Stdout, os.Stderr))
 }
 
 func errText(err error) string {
@@ -53,7 +54,7 @@ func errText(err error) string {
 	return "Input/output error"
 }
 
-func run(c *authproto.Client, service string, args []string, stdout, stderr io.Writer) int {
+func run(c *authclient.Client, service string, args []string, stdout, stderr io.Writer) int {
 	user := args[0]
 	if len(args) == 3 {
 		if err := c.Passwd(service, user, args[1], args[2]); err != nil {

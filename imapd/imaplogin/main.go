@@ -1,7 +1,8 @@
 // Command imaplogin is the pre-authentication IMAP stage (reference §1,
 // §3): run as root by couriertcpd with the client socket on fd 0/1 as
 // `imaplogin <imapd-path> <default-maildir>`, it greets, authenticates
-// through authdaemond (internal/login) and on success drops privileges
+// through authdaemond (the protocol is internal/imappreauth, the
+// authdaemond side internal/login) and on success drops privileges
 // and execs the session stage with IMAPLOGINTAG=<tag>; imapd then sends
 // the tagged OK (§1.1).
 //
@@ -9,7 +10,7 @@
 // connection is not on TLS yet, and couriertls and TLS_CERTFILE are usable
 // (internal/starttls). On STARTTLS imaplogin follows the starttls
 // contract: the OK is flushed, the pre-auth reader and its buffer are
-// dropped, the net.Conn copy of the socket is closed, couriertls takes
+// dropped, stdioconn's copy of the socket is closed, couriertls takes
 // over fd 0/1, and the process environment is switched to the TLS state
 // (IMAP_TLS=1, TLS_EXTERNAL_ID, ...) so that the capability list and the
 // exec'd imapd see it. AUTHENTICATE EXTERNAL logs the certificate's
@@ -23,14 +24,13 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"strconv"
 	"time"
 
 	"gocourier/internal/authproto"
+	"gocourier/internal/envconf"
 	"gocourier/internal/handoff"
-	"gocourier/internal/imapserver"
+	"gocourier/internal/imappreauth"
 	"gocourier/internal/login"
 	"gocourier/internal/starttls"
 	"gocourier/internal/stdioconn"
@@ -57,9 +57,8 @@ func serve(st *handoff.Stage, imapd, defMaildir string) (code int, again bool) {
 	var r io.Reader = os.Stdin
 	var w io.Writer = os.Stdout
 	closer := func() { os.Stdin.Close(); os.Exit(1) }
-	var nc net.Conn
-	if c := stdioconn.Socket(); c != nil {
-		nc = c
+	nc := stdioconn.Socket() // nil when fd 0 is not a socket
+	if nc != nil {
 		r, w = nc, nc
 		closer = func() { nc.Close() }
 	}
@@ -72,12 +71,7 @@ func serve(st *handoff.Stage, imapd, defMaildir string) (code int, again bool) {
 		}
 		return st.End("imaplogin", code, tlsStarted)
 	}
-	delay := 5 * time.Second
-	if v := os.Getenv("IMAP_LOGIN_FAILURE_DELAY"); v != "" {
-		if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 {
-			delay = time.Duration(f * float64(time.Second))
-		}
-	}
+	delay := envconf.SecondsAllowingZero("IMAP_LOGIN_FAILURE_DELAY", 5*time.Second)
 	ip, port := os.Getenv("TCPREMOTEIP"), os.Getenv("TCPREMOTEPORT")
 	if ip == "" {
 		ip = "127.0.0.1"
@@ -86,7 +80,7 @@ func serve(st *handoff.Stage, imapd, defMaildir string) (code int, again bool) {
 		port = "N/A"
 	}
 	service := login.ServiceName("imap")
-	p := &imapserver.PreLogin{
+	p := &imappreauth.PreLogin{
 		Service:      service,
 		FailureDelay: delay,
 		Timeout:      60 * time.Second,

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"gocourier/internal/authclient"
 	"gocourier/internal/authproto"
 	"gocourier/internal/pwhash"
 )
@@ -146,7 +147,7 @@ func cramResponse(user string, h func() hash.Hash, challenge string) string {
 
 func TestCRAM(t *testing.T) {
 	e := startServer(t, stdUserdb, nil)
-	c := authproto.NewClient(e.sock)
+	c := authclient.New(e.sock)
 	chal := "<96EE4BCB8689EE19A74FA699FD718A4D@vm>"
 	chalB64 := base64.StdEncoding.EncodeToString([]byte(chal))
 	tests := []struct {
@@ -185,7 +186,7 @@ func TestCRAM(t *testing.T) {
 func TestDefaultOptionsAndReload(t *testing.T) {
 	e := startServer(t, stdUserdb, nil)
 	e.srv.Reconfigure(e.srv.Modules, "disableshared=0,disablewebmail=1", 0)
-	c := authproto.NewClient(e.sock)
+	c := authclient.New(e.sock)
 	u, err := c.Do(authproto.NewPre("imap", "bob"))
 	if err != nil || u.Options != "disableshared=1,disablewebmail=1" {
 		t.Fatalf("merged options %+v %v", u, err)
@@ -219,7 +220,7 @@ func TestDefaultOptionsAndReload(t *testing.T) {
 
 func TestPasswd(t *testing.T) {
 	e := startServer(t, stdUserdb, nil)
-	c := authproto.NewClient(e.sock)
+	c := authclient.New(e.sock)
 	if err := c.Passwd("imap", "alice", "wrong", "new1"); !errors.Is(err, authproto.ErrFail) {
 		t.Fatalf("wrong old password: %v", err)
 	}
@@ -248,7 +249,7 @@ func TestPasswd(t *testing.T) {
 
 func TestPasswdUpdatesHMAC(t *testing.T) {
 	e := startServer(t, "dan\tuid=1|gid=1|home=/d|systempw={PLAIN}old|hmac-md5pw="+hmacMD5+"\n", nil)
-	c := authproto.NewClient(e.sock)
+	c := authclient.New(e.sock)
 	if err := c.Passwd("imap", "dan", "old", "fresh"); err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +274,7 @@ func TestStalledClientDoesNotBlock(t *testing.T) {
 		stalled = append(stalled, c)
 	}
 	start := time.Now()
-	c := authproto.NewClient(e.sock)
+	c := authclient.New(e.sock)
 	for i := 0; i < 20; i++ {
 		if _, err := c.Do(authproto.NewLogin("imap", "alice", "secret")); err != nil {
 			t.Fatal(err)
@@ -294,7 +295,7 @@ func TestStalledClientDoesNotBlock(t *testing.T) {
 
 func TestManyConcurrentClients(t *testing.T) {
 	e := startServer(t, stdUserdb, func(s *Server) { s.MaxConns = 16 })
-	c := authproto.NewClient(e.sock)
+	c := authclient.New(e.sock)
 	var wg sync.WaitGroup
 	errs := make(chan error, 400)
 	for i := 0; i < 200; i++ {
@@ -338,7 +339,7 @@ func (tempFailModule) Enumerate(func(authproto.EnumEntry)) error   { return ErrU
 func TestTemporaryModuleError(t *testing.T) {
 	e := startServer(t, stdUserdb, nil)
 	e.srv.Reconfigure([]Module{tempFailModule{}, e.mod}, "", 0)
-	c := authproto.NewClient(e.sock)
+	c := authclient.New(e.sock)
 	_, err := c.Do(authproto.NewLogin("imap", "alice", "secret"))
 	if err == nil || errors.Is(err, authproto.ErrFail) || !errors.Is(err, authproto.ErrTemporary) {
 		t.Fatalf("want temporary error, got %v", err)
@@ -349,60 +350,6 @@ func TestTemporaryModuleError(t *testing.T) {
 	// Naming the good module skips the broken one.
 	if _, err := c.Do(&authproto.Request{Cmd: authproto.CmdPre, Module: "authuserdb", Service: "imap", User: "alice"}); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// The daemon dying mid-request gives the client a temporary error.
-func TestDaemonDiesMidRequest(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "s")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			buf := make([]byte, 100)
-			c.Read(buf)
-			c.Write([]byte("UID=1\nGID=1\n")) // partial reply, then death
-			c.Close()
-		}
-	}()
-	_, err = authproto.NewClient(sock).Do(authproto.NewLogin("imap", "a", "b"))
-	if !errors.Is(err, authproto.ErrTemporary) {
-		t.Fatalf("want temporary, got %v", err)
-	}
-	// No daemon at all.
-	_, err = authproto.NewClient(sock + "-missing").Do(authproto.NewLogin("imap", "a", "b"))
-	if !errors.Is(err, authproto.ErrTemporary) {
-		t.Fatalf("no socket: %v", err)
-	}
-}
-
-func TestClientReadTimeout(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "s")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		c, err := l.Accept()
-		if err == nil {
-			time.Sleep(2 * time.Second)
-			c.Close()
-		}
-	}()
-	c := authproto.NewClient(sock)
-	c.Timeouts.Read = 300 * time.Millisecond
-	start := time.Now()
-	_, err = c.Do(authproto.NewPre("imap", "a"))
-	if !errors.Is(err, authproto.ErrTemporary) || time.Since(start) > time.Second {
-		t.Fatalf("timeout: %v after %v", err, time.Since(start))
 	}
 }
 
@@ -438,7 +385,7 @@ func TestSocketPermissions(t *testing.T) {
 // request, md5-crypt verify, reply), as a login stage does it.
 func BenchmarkLoginMD5Crypt(b *testing.B) {
 	e := startServer(b, stdUserdb, nil)
-	c := authproto.NewClient(e.sock)
+	c := authclient.New(e.sock)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -455,7 +402,7 @@ func TestDebugLoginLevels(t *testing.T) {
 	for _, level := range []int{0, 1, 2} {
 		e := startServer(t, stdUserdb, nil)
 		e.srv.Reconfigure(e.srv.Modules, "", level)
-		authproto.NewClient(e.sock).Do(authproto.NewLogin("imap", "alice", "pw-marker-secret"))
+		authclient.New(e.sock).Do(authproto.NewLogin("imap", "alice", "pw-marker-secret"))
 		logs := e.logs.String()
 		if got := strings.Contains(logs, "received auth request"); got != (level > 0) {
 			t.Errorf("level %d: request logged = %v: %q", level, got, logs)
@@ -475,7 +422,7 @@ func TestAuthCacheFollowsUserdb(t *testing.T) {
 	if e.mod.Cache == nil {
 		t.Fatal("cache off by default")
 	}
-	c := authproto.NewClient(e.sock)
+	c := authclient.New(e.sock)
 	for range 2 {
 		if _, err := c.Do(authproto.NewLogin("imap", "alice", "secret")); err != nil {
 			t.Fatalf("login: %v", err)

@@ -1,6 +1,9 @@
 // Package authproto is the authdaemond wire protocol (reference §10): the
-// request and reply formats, their parsers and encoders, and the client that
-// login stages and authtest use to talk to authdaemond.
+// request and reply formats, their parsers and encoders. The socket client
+// that login stages and authtest use is internal/authclient; this package
+// does no I/O of its own beyond reading a request from a bufio.Reader, so
+// the session stages can link it (for UserInfo's option helpers) without
+// net or os/user.
 //
 // Invariants:
 //   - One request per connection; the server answers and closes (§10.1).

@@ -2,6 +2,7 @@ package authproto
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -206,4 +207,42 @@ func EncodeEnumEntry(e EnumEntry) []byte {
 	}
 	return []byte(fmt.Sprintf("%s\t%d\t%d\t%s\t%s\t%s\n", clean(e.Name), e.UID, e.GID,
 		clean(e.Home), clean(e.Maildir), clean(e.Options)))
+}
+
+// ParseEnumerate parses a complete ENUMERATE reply.
+func ParseEnumerate(data []byte, fn func(module string, e EnumEntry)) error {
+	module := ""
+	for len(data) > 0 {
+		line, rest, ok := bytes.Cut(data, []byte("\n"))
+		if !ok {
+			break
+		}
+		data = rest
+		s := string(line)
+		switch {
+		case s == ".":
+			return nil
+		case s == "":
+		case len(s) > 2 && s[:2] == "# ":
+			module = s[2:]
+		default:
+			f := bytes.Split(line, []byte("\t"))
+			if len(f) < 6 {
+				continue
+			}
+			uid, err1 := strconv.Atoi(string(f[1]))
+			gid, err2 := strconv.Atoi(string(f[2]))
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			fn(module, EnumEntry{Name: string(f[0]), UID: uid, GID: gid, Home: string(f[3]),
+				Maildir: string(f[4]), Options: string(f[5])})
+		}
+	}
+	return fmt.Errorf("%w: enumeration ended without \".\"", ErrTemporary)
+}
+
+// IsTemporary reports whether err is a temporary failure (not FAIL).
+func IsTemporary(err error) bool {
+	return err != nil && !errors.Is(err, ErrFail)
 }

@@ -13,9 +13,11 @@ import (
 
 // Courier's fixed texts (reference §3-§5).
 const (
-	textError      = "Error in IMAP command received by server."
-	textTooMany    = "[ALERT] Fatal error: TOO MANY CONSECUTIVE PROTOCOL VIOLATIONS: "
-	textShutdown   = "Courier-IMAP server shutting down"
+	textError   = "Error in IMAP command received by server."
+	textTooMany = "[ALERT] Fatal error: TOO MANY CONSECUTIVE PROTOCOL VIOLATIONS: "
+	// TextShutdown is the text of LOGOUT's untagged BYE, before and
+	// after login alike (exported for internal/imappreauth).
+	TextShutdown   = "Courier-IMAP server shutting down"
 	textInactive   = "Disconnected for inactivity."
 	maxErrorsInRow = 10
 )
@@ -45,9 +47,6 @@ func NewConn(r io.Reader, w io.Writer, lim imapwire.Limits) *Conn {
 	c.Dec = imapwire.NewDecoder(c.br, lim, func() error { return c.W.Continue("OK") })
 	return c
 }
-
-// Reader exposes the buffered input (for IDLE's line reads).
-func (c *Conn) Reader() *bufio.Reader { return c.br }
 
 // SetTimeout arms an inactivity timeout before reading a command. If the
 // input supports deadlines they are used, otherwise onExpire is called by
@@ -171,17 +170,28 @@ func (c *Conn) GenericNo(tag string) error {
 	return c.countError()
 }
 
+// GenericBad answers an unknown command (the rest of its line already
+// discarded) with Courier's generic text as BAD (RFC 3501 §7.1.5) and
+// counts it.
+func (c *Conn) GenericBad(tag string) error {
+	c.W.Tagged(tag, "BAD", textError)
+	return c.countError()
+}
+
 // ResetErrors is called on any successful command.
 func (c *Conn) ResetErrors() { c.errsInRow = 0 }
 
-var errTooMany = errors.New("too many consecutive protocol violations")
+// ErrTooManyViolations ends a connection after maxErrorsInRow protocol
+// errors in a row; the "* BYE" has been sent already, so callers do not
+// log it as a plain disconnect.
+var ErrTooManyViolations = errors.New("too many consecutive protocol violations")
 
 func (c *Conn) countError() error {
 	c.errsInRow++
 	if c.errsInRow >= maxErrorsInRow {
 		c.W.Untagged("BYE " + textTooMany)
 		c.W.Flush()
-		return errTooMany
+		return ErrTooManyViolations
 	}
 	return nil
 }
@@ -219,4 +229,26 @@ func (c *Conn) Flush() error {
 	return nil
 }
 
-var errBufferFull = bufio.ErrBufferFull
+// ReadLine reads one raw line of at most max bytes from the buffered
+// input, without its CRLF, outside the command decoder: the responses to
+// AUTHENTICATE's challenges and IDLE's DONE. The caller counts the bytes
+// in Dec.BytesRead.
+func (c *Conn) ReadLine(max int) (string, error) {
+	var buf []byte
+	for {
+		frag, err := c.br.ReadSlice('\n')
+		buf = append(buf, frag...)
+		if len(buf) > max {
+			return "", fmt.Errorf("line too long")
+		}
+		if err == nil {
+			break
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		return "", err
+	}
+	s := strings.TrimRight(string(buf), "\r\n")
+	return s, nil
+}

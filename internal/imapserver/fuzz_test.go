@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"gocourier/internal/authproto"
 	"gocourier/internal/imapmaildir"
 	"gocourier/internal/imapserver"
 	"gocourier/internal/maildir"
@@ -43,18 +42,5 @@ func FuzzSession(f *testing.F) {
 		case <-time.After(20 * time.Second):
 			t.Fatal("session hung")
 		}
-	})
-}
-
-// FuzzPreLogin feeds arbitrary input to the pre-auth stage.
-func FuzzPreLogin(f *testing.F) {
-	f.Add([]byte("a LOGIN {5}\r\nalice pass\r\n"))
-	f.Add([]byte("a AUTHENTICATE PLAIN\r\nAGFsaWNlAHBhc3M=\r\nb CAPABILITY\r\n"))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		p := &imapserver.PreLogin{
-			Auth:   func(*authproto.Request) (*authproto.UserInfo, error) { return nil, authproto.ErrFail },
-			Getenv: func(string) string { return "" },
-		}
-		p.Run(bytes.NewReader(in), io.Discard)
 	})
 }

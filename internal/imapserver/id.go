@@ -10,13 +10,14 @@ func (s *Session) cmdID(tag string, _ bool) error {
 	if err := s.c.Dec.DiscardLine(); err != nil {
 		return err
 	}
-	s.c.W.Untagged(idResponse(s.cfg.Getenv))
+	s.c.W.Untagged(IDResponse(s.cfg.Getenv))
 	s.c.OK(tag, "ID completed")
 	return nil
 }
 
-// idResponse is the untagged ID reply: the fields named in IMAP_ID_FIELDS.
-func idResponse(getenv func(string) string) string {
+// IDResponse is the untagged ID reply: the fields named in IMAP_ID_FIELDS.
+// The pre-auth stage answers ID with it too (RFC 2971 §3).
+func IDResponse(getenv func(string) string) string {
 	fields := strings.Fields(strings.ReplaceAll(getenv("IMAP_ID_FIELDS"), ",", " "))
 	var parts []string
 	for _, f := range fields {

@@ -32,7 +32,7 @@ func (s *Session) cmdIdle(tag string, _ bool) error {
 	}
 	lines := make(chan idleLine, 1)
 	go func() {
-		l, err := readLine(s.c.Reader(), 16384)
+		l, err := s.c.ReadLine(16384)
 		lines <- idleLine{l, err}
 	}()
 	rescan := time.NewTicker(s.cfg.IdleRescan)

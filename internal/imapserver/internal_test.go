@@ -2,9 +2,12 @@ package imapserver
 
 import (
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"gocourier/internal/imapwire"
 )
 
 func TestMatchPattern(t *testing.T) {
@@ -91,5 +94,33 @@ func TestBadText(t *testing.T) {
 	}
 	if got := badText(nil); got != textError {
 		t.Errorf("got %q", got)
+	}
+}
+
+// The pre-auth stage (internal/imappreauth) answers these with NO, not BAD.
+func TestIsSessionCommand(t *testing.T) {
+	for name, want := range map[string]bool{
+		"SELECT": true, "FETCH": true, "IDLE": true, "NOOP": true,
+		"LOGIN": false, "AUTHENTICATE": false, "STARTTLS": false, "FOOBAR": false, "select": false, "": false,
+	} {
+		if got := IsSessionCommand(name); got != want {
+			t.Errorf("IsSessionCommand(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// ReadLine takes lines longer than the 4 KiB read buffer in fragments
+// and refuses those over its bound.
+func TestConnReadLine(t *testing.T) {
+	long := strings.Repeat("x", 10000)
+	c := NewConn(strings.NewReader("DONE\r\n"+long+"\r\n"+long+"\r\n"), io.Discard, imapwire.DefaultLimits)
+	if l, err := c.ReadLine(16384); l != "DONE" || err != nil {
+		t.Fatalf("%q %v", l, err)
+	}
+	if l, err := c.ReadLine(16384); l != long || err != nil {
+		t.Fatalf("long line: %d bytes, %v", len(l), err)
+	}
+	if _, err := c.ReadLine(5000); err == nil {
+		t.Fatal("line over the bound accepted")
 	}
 }

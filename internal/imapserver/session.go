@@ -217,6 +217,15 @@ func init() {
 	}
 }
 
+// IsSessionCommand reports whether name (upper case) is a command of the
+// authenticated or selected state, so that the pre-auth stage can answer
+// it with Courier's "not now" NO instead of an unknown command's BAD
+// (reference §3.2).
+func IsSessionCommand(name string) bool {
+	_, ok := commands[name]
+	return ok
+}
+
 // needsSelected lists commands valid only in the selected state.
 var needsSelected = map[string]bool{
 	"CLOSE": true, "UNSELECT": true, "EXPUNGE": true, "FETCH": true, "STORE": true,
@@ -262,8 +271,7 @@ func (s *Session) dispatch(cmd Command) error {
 		if err := s.c.Dec.DiscardLine(); err != nil {
 			return err
 		}
-		s.c.W.Tagged(cmd.Tag, "BAD", textError)
-		return s.c.countError()
+		return s.c.GenericBad(cmd.Tag)
 	}
 	if needsSelected[name] && s.mbox == nil {
 		return s.rejectLine(cmd.Tag)

@@ -1,5 +1,5 @@
 // Package login is what the login stages (imaplogin, pop3login) share: asking
-// authdaemond about a user (through internal/authproto) and turning a
+// authdaemond about a user (through internal/authclient) and turning a
 // successful answer into the session process (reference §1.2, §8).
 //
 // Invariants:
@@ -20,6 +20,7 @@ import (
 	"strings"
 	"syscall"
 
+	"gocourier/internal/authclient"
 	"gocourier/internal/authproto"
 	"gocourier/internal/handoff"
 	"gocourier/internal/paths"
@@ -38,8 +39,8 @@ var ErrTemporary = authproto.ErrTemporary
 
 // client returns a client for the configured socket; a variable so tests
 // can count calls.
-var client = func() *authproto.Client {
-	return authproto.NewClient(paths.AuthdaemonSocket())
+var client = func() *authclient.Client {
+	return authclient.New(paths.AuthdaemonSocket())
 }
 
 func withMeta(req *authproto.Request) *authproto.Request {

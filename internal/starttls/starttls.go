@@ -26,8 +26,8 @@
 //     Bytes the client sent after the command line and that are still in
 //     the kernel reach the TLS handshake and make it fail, which is the
 //     safe outcome.
-//  3. Close every extra copy of the socket you hold (a net.Conn made by
-//     net.FileConn(os.Stdin) is a dup): couriertls must be the only holder
+//  3. Close every extra copy of the socket you hold (the file that
+//     stdioconn.Socket returns is a dup): couriertls must be the only holder
 //     besides fd 0/1, or a client close would never be seen.
 //  4. Call StartStdio (socket on fd 0/1) or Start (socket anywhere).
 //  5. Continue on Session.Conn with a fresh reader. Build the session

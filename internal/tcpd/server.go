@@ -408,7 +408,7 @@ func (s *Server) spawnSession(res *handoff.Result, finish func(pid int, err erro
 	sp := res.Spawn
 	f := os.NewFile(uintptr(res.Conn), "client")
 	defer f.Close()
-	// The stage's net.FileConn made the shared file description
+	// The stage's stdioconn.Socket made the shared file description
 	// non-blocking; the session expects an ordinary blocking socket, as
 	// after an exec in place.
 	if err := unix.SetNonblock(res.Conn, false); err != nil {

@@ -12,7 +12,7 @@
 // STLS (RFC 2595 §4) is offered when POP3_STARTTLS=YES, the connection is
 // not on TLS yet, and couriertls and TLS_CERTFILE are usable; it follows
 // the internal/starttls contract (the pre-STLS reader and its buffer are
-// dropped, the net.Conn copy of the socket closed, couriertls takes fd
+// dropped, stdioconn's copy of the socket closed, couriertls takes fd
 // 0/1, the process environment switches to POP3_TLS=1 ...).
 // POP3_TLS_REQUIRED=1 refuses USER/PASS/AUTH until TLS. AUTH EXTERNAL
 // logs the client certificate's identity in with authdaemond's PRE.
@@ -26,12 +26,11 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"strconv"
 	"syscall"
 	"time"
 
+	"gocourier/internal/envconf"
 	"gocourier/internal/handoff"
 	"gocourier/internal/login"
 	"gocourier/internal/pop3"
@@ -52,15 +51,6 @@ func main() {
 	})
 }
 
-func envSeconds(name string, def time.Duration) time.Duration {
-	if v := os.Getenv(name); v != "" {
-		if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 {
-			return time.Duration(f * float64(time.Second))
-		}
-	}
-	return def
-}
-
 // hostname is $HOSTNAME or the kernel's name, for the CRAM challenge.
 func hostname() string {
 	if h := os.Getenv("HOSTNAME"); h != "" {
@@ -78,10 +68,9 @@ func run(st *handoff.Stage, pop3d, defMaildir string) (code int, again bool) {
 	start := time.Now()
 	var r io.Reader = os.Stdin
 	var w io.Writer = os.Stdout
-	var sock net.Conn
-	if nc := stdioconn.Socket(); nc != nil {
-		sock = nc
-		r, w = nc, nc
+	sock := stdioconn.Socket() // nil when fd 0 is not a socket
+	if sock != nil {
+		r, w = sock, sock
 	}
 	tlsStarted := false
 	// done ends a connection that has no session: a reusable stage hands
@@ -108,8 +97,8 @@ func run(st *handoff.Stage, pop3d, defMaildir string) (code int, again bool) {
 	l := &pop3.Login{
 		Conn:      conn,
 		Capa:      pop3.CapabilitiesFromEnv(os.Getenv),
-		Timeout:   envSeconds("POP3_LOGIN_TIMEOUT", 60*time.Second),
-		FailDelay: envSeconds("POP3_LOGIN_FAILURE_DELAY", 5*time.Second),
+		Timeout:   envconf.SecondsAllowingZero("POP3_LOGIN_TIMEOUT", 60*time.Second),
+		FailDelay: envconf.SecondsAllowingZero("POP3_LOGIN_FAILURE_DELAY", 5*time.Second),
 		Check: func(cr pop3.Credentials) error {
 			a, err := login.Login(service, cr.User, cr.Pass)
 			if err == nil {
@@ -185,8 +174,8 @@ func run(st *handoff.Stage, pop3d, defMaildir string) (code int, again bool) {
 	if l.UTF8 {
 		extra = append(extra, "POP3_UTF8=1")
 	}
-	// net.FileConn made the shared file description non-blocking; pop3d
-	// and the loginexec hook expect an ordinary blocking socket.
+	// stdioconn.Socket made the shared file description non-blocking;
+	// pop3d and the loginexec hook expect an ordinary blocking socket.
 	_ = syscall.SetNonblock(0, false)
 	_ = syscall.SetNonblock(1, false)
 	if tlsStarted {

@@ -1,4 +1,4 @@
-package imapserver_test
+package imappreauth_test
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"gocourier/internal/authproto"
-	"gocourier/internal/imapserver"
+	"gocourier/internal/imappreauth"
 )
 
 type fakeAuth struct {
@@ -36,14 +36,14 @@ func (f *fakeAuth) auth(req *authproto.Request) (*authproto.UserInfo, error) {
 }
 
 type preResult struct {
-	res *imapserver.LoginResult
+	res *imappreauth.LoginResult
 	err error
 }
 
 func startPre(t *testing.T, fa *fakeAuth, env map[string]string) (*tconn, chan preResult, *bytes.Buffer) {
 	srv, cli := net.Pipe()
 	var log bytes.Buffer
-	p := &imapserver.PreLogin{
+	p := &imappreauth.PreLogin{
 		Auth: fa.auth, Service: "imap", FailureDelay: 10 * time.Millisecond, Timeout: 5 * time.Second,
 		Getenv: func(k string) string { return env[k] }, Log: &log, IP: "::ffff:127.0.0.1", Port: "4000",
 		Closer: func() { srv.Close() },
@@ -171,7 +171,7 @@ func TestPreLoginLogoutAndErrors(t *testing.T) {
 func TestPreLoginTimeout(t *testing.T) {
 	srv, cli := net.Pipe()
 	defer cli.Close()
-	p := &imapserver.PreLogin{Auth: (&fakeAuth{}).auth, Timeout: 200 * time.Millisecond, Getenv: func(string) string { return "" },
+	p := &imappreauth.PreLogin{Auth: (&fakeAuth{}).auth, Timeout: 200 * time.Millisecond, Getenv: func(string) string { return "" },
 		Closer: func() { srv.Close() }}
 	done := make(chan error, 1)
 	go func() { _, err := p.Run(srv, srv); done <- err }()
@@ -191,7 +191,7 @@ func TestPreLoginTimeout(t *testing.T) {
 // LOGIN in the same packet are left for the session stage.
 func TestPreLoginLeavesPipelinedCommands(t *testing.T) {
 	in := strings.NewReader("a LOGIN alice pass\r\nb SELECT INBOX\r\n")
-	p := &imapserver.PreLogin{Auth: (&fakeAuth{}).auth, Getenv: func(string) string { return "" }}
+	p := &imappreauth.PreLogin{Auth: (&fakeAuth{}).auth, Getenv: func(string) string { return "" }}
 	res, err := p.Run(in, io.Discard)
 	if err != nil || res == nil {
 		t.Fatalf("login: %v", err)

@@ -1,4 +1,26 @@
-package imapserver
+// Package imappreauth is the pre-authentication IMAP stage that imaplogin
+// runs (reference §3): the greeting with the pre-login capability list,
+// CAPABILITY, NOOP, LOGOUT, ID, STARTTLS, LOGIN and AUTHENTICATE (PLAIN,
+// LOGIN, CRAM-*, EXTERNAL), the delay after a failed login, and the bound
+// on the whole stage (Courier's alarm(60)).
+// It uses internal/imapserver's connection and capability code, so both
+// stages speak the same wire dialect.
+//
+// It is a package of its own, not part of imapserver, because it needs
+// internal/starttls and the authdaemond request types, which the session
+// stage (imapd, started once per login) must not link: every package a
+// program links costs CPU at each process start.
+//
+// Invariants:
+//   - The client is read one byte per system call, so nothing after the
+//     line that completes a login is consumed: commands the client
+//     pipelined after it stay in the socket for the session stage.
+//   - After STARTTLS's OK nothing already read is interpreted: the reader
+//     and its buffer are dropped before the handshake (internal/starttls's
+//     contract; CVE-2011-0411 class).
+//   - LOGIN and AUTHENTICATE are refused while TLS is required and absent,
+//     and EXTERNAL needs the identity couriertls verified.
+package imappreauth
 
 import (
 	"bytes"
@@ -12,6 +34,7 @@ import (
 	"time"
 
 	"gocourier/internal/authproto"
+	"gocourier/internal/imapserver"
 	"gocourier/internal/imapwire"
 	"gocourier/internal/starttls"
 )
@@ -53,18 +76,18 @@ type PreLogin struct {
 	StartTLS func() (io.Reader, io.Writer, error)
 
 	// Random is the source of CRAM challenges (imaplogin passes
-	// crypto/rand.Reader). It is a field, not an import, because the
-	// session stage links this package too and would otherwise run
-	// crypto's package initialisers at every login (about 0.05-0.1 ms,
-	// GODEBUG=inittrace=1). Without it the CRAM mechanisms answer a
-	// temporary failure.
+	// crypto/rand.Reader). It is a field, not an import, so that the
+	// program chooses the source and this package stays free of crypto;
+	// since the session stage (imapd) no longer links this package, that
+	// is a matter of layering, not of imapd's start-up cost. Without it
+	// the CRAM mechanisms answer a temporary failure.
 	Random io.Reader
 }
 
 // tlsState is what the capability list and the login commands need to
 // know about TLS; it changes once, after STARTTLS.
-func (p *PreLogin) tlsState() TLSState {
-	return TLSState{
+func (p *PreLogin) tlsState() imapserver.TLSState {
+	return imapserver.TLSState{
 		StartTLS:      p.StartTLS != nil && starttls.Offered("imap", p.Getenv, p.TLSAvailable),
 		LoginDisabled: starttls.TLSRequired("imap", p.Getenv),
 		External:      starttls.ExternalID("imap", p.Getenv) != "",
@@ -102,7 +125,7 @@ func (p *PreLogin) Run(r io.Reader, w io.Writer) (*LoginResult, error) {
 	// few hundred bytes, and nothing after the successful LOGIN line may
 	// be consumed here, because commands the client pipelined after it
 	// belong to the session stage we exec (they stay in the socket).
-	c := NewConn(oneByteReader{r}, w, lim)
+	c := imapserver.NewConn(oneByteReader{r}, w, lim)
 	fmt.Fprintf(p.Log, "DEBUG: Connection, ip=[%s], port=[%s]\n", p.IP, p.Port)
 	// The whole pre-auth phase is bounded (Courier's alarm(60)).
 	if p.Timeout > 0 {
@@ -112,12 +135,12 @@ func (p *PreLogin) Run(r io.Reader, w io.Writer) (*LoginResult, error) {
 			}
 		})
 		defer deadline.Stop()
-		if dl, ok := r.(Deadliner); ok {
+		if dl, ok := r.(imapserver.Deadliner); ok {
 			dl.SetReadDeadline(start.Add(p.Timeout))
 			defer dl.SetReadDeadline(time.Time{})
 		}
 	}
-	caps := PreAuthCapabilities(p.Getenv, p.tlsState())
+	caps := imapserver.PreAuthCapabilities(p.Getenv, p.tlsState())
 	c.W.Untagged("OK [CAPABILITY " + caps + "] " + textGreetingTail)
 	if err := c.Flush(); err != nil {
 		return nil, err
@@ -130,7 +153,7 @@ func (p *PreLogin) Run(r io.Reader, w io.Writer) (*LoginResult, error) {
 		if ferr != nil {
 			c.FatalBye(ferr)
 			c.Flush()
-			if !errors.Is(ferr, errTooMany) {
+			if !errors.Is(ferr, imapserver.ErrTooManyViolations) {
 				logDisc()
 			}
 			return nil, ferr
@@ -149,16 +172,16 @@ func (p *PreLogin) Run(r io.Reader, w io.Writer) (*LoginResult, error) {
 					fmt.Fprintf(p.Log, "ERR: STARTTLS failed, ip=[%s], port=[%s]: %v\n", p.IP, p.Port, err)
 					return nil, fmt.Errorf("starttls: %w", err)
 				}
-				c = NewConn(oneByteReader{nr}, nw, lim)
-				if dl, ok := nr.(Deadliner); ok && p.Timeout > 0 {
+				c = imapserver.NewConn(oneByteReader{nr}, nw, lim)
+				if dl, ok := nr.(imapserver.Deadliner); ok && p.Timeout > 0 {
 					dl.SetReadDeadline(start.Add(p.Timeout))
 				}
-				caps = PreAuthCapabilities(p.Getenv, p.tlsState())
+				caps = imapserver.PreAuthCapabilities(p.Getenv, p.tlsState())
 				continue
 			}
 			if err != nil {
 				c.Flush()
-				if !errors.Is(err, errTooMany) && !errors.Is(err, errTemporary) {
+				if !errors.Is(err, imapserver.ErrTooManyViolations) && !errors.Is(err, errTemporary) {
 					logDisc()
 				}
 				return nil, err
@@ -184,7 +207,7 @@ var errTemporary = errors.New("temporary authentication problem")
 // errStartTLS tells Run that dispatch answered STARTTLS with OK.
 var errStartTLS = errors.New("starttls accepted")
 
-func (p *PreLogin) dispatch(c *Conn, cmd Command, caps string) (*LoginResult, bool, error) {
+func (p *PreLogin) dispatch(c *imapserver.Conn, cmd imapserver.Command, caps string) (*LoginResult, bool, error) {
 	d := c.Dec
 	switch cmd.Name {
 	case "CAPABILITY", "NOOP", "LOGOUT":
@@ -198,7 +221,7 @@ func (p *PreLogin) dispatch(c *Conn, cmd Command, caps string) (*LoginResult, bo
 		case "NOOP":
 			c.OK(cmd.Tag, "NOOP completed")
 		default:
-			c.W.Untagged("BYE " + textShutdown)
+			c.W.Untagged("BYE " + imapserver.TextShutdown)
 			c.OK(cmd.Tag, "LOGOUT completed")
 			return nil, true, nil
 		}
@@ -247,7 +270,7 @@ func (p *PreLogin) dispatch(c *Conn, cmd Command, caps string) (*LoginResult, bo
 			if err := d.DiscardLine(); err != nil {
 				return nil, false, err
 			}
-			c.W.Untagged(idResponse(p.Getenv))
+			c.W.Untagged(imapserver.IDResponse(p.Getenv))
 			c.OK(cmd.Tag, "ID completed")
 			return nil, false, nil
 		}
@@ -257,15 +280,14 @@ func (p *PreLogin) dispatch(c *Conn, cmd Command, caps string) (*LoginResult, bo
 	}
 	// A known command in the wrong state gets Courier's NO (reference
 	// §3.2); an unknown command is a syntax error: BAD (RFC 3501 §7.1.5).
-	if _, known := commands[cmd.Name]; known || cmd.Name == "UID" || cmd.Name == "STARTTLS" {
+	if imapserver.IsSessionCommand(cmd.Name) || cmd.Name == "UID" || cmd.Name == "STARTTLS" {
 		return nil, false, c.GenericNo(cmd.Tag)
 	}
-	c.W.Tagged(cmd.Tag, "BAD", textError)
-	return nil, false, c.countError()
+	return nil, false, c.GenericBad(cmd.Tag)
 }
 
 // finish asks authd and applies Courier's failure policy.
-func (p *PreLogin) finish(c *Conn, tag, user, method string, req *authproto.Request) (*LoginResult, bool, error) {
+func (p *PreLogin) finish(c *imapserver.Conn, tag, user, method string, req *authproto.Request) (*LoginResult, bool, error) {
 	var ui *authproto.UserInfo
 	err := errors.New("no authenticator")
 	if req != nil && p.Auth != nil {
@@ -296,7 +318,7 @@ func (p *PreLogin) finish(c *Conn, tag, user, method string, req *authproto.Requ
 }
 
 // authenticate runs RFC 3501 §6.2.2 with SASL-IR (RFC 4959).
-func (p *PreLogin) authenticate(c *Conn, cmd Command) (*LoginResult, bool, error) {
+func (p *PreLogin) authenticate(c *imapserver.Conn, cmd imapserver.Command) (*LoginResult, bool, error) {
 	d := c.Dec
 	if !d.SP() {
 		return nil, false, c.SyntaxError(cmd.Tag)
@@ -327,7 +349,7 @@ func (p *PreLogin) authenticate(c *Conn, cmd Command) (*LoginResult, bool, error
 		if err := c.W.Continue(challenge); err != nil {
 			return nil, false, err
 		}
-		line, err := readLine(c.Reader(), 16384)
+		line, err := c.ReadLine(16384)
 		if err != nil {
 			return nil, false, err
 		}
@@ -453,29 +475,6 @@ func (p *PreLogin) authenticate(c *Conn, cmd Command) (*LoginResult, bool, error
 		return p.finish(c, cmd.Tag, id, mech, authproto.NewPre(p.Service, id))
 	}
 	return fail()
-}
-
-// readLine reads one line of at most max bytes, without its CRLF.
-func readLine(br interface {
-	ReadSlice(byte) ([]byte, error)
-}, max int) (string, error) {
-	var buf []byte
-	for {
-		frag, err := br.ReadSlice('\n')
-		buf = append(buf, frag...)
-		if len(buf) > max {
-			return "", fmt.Errorf("line too long")
-		}
-		if err == nil {
-			break
-		}
-		if errors.Is(err, errBufferFull) {
-			continue
-		}
-		return "", err
-	}
-	s := strings.TrimRight(string(buf), "\r\n")
-	return s, nil
 }
 
 // oneByteReader never reads ahead of what the decoder asks for.

@@ -1,0 +1,63 @@
+package imapserver_test
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gocourier/internal/imapserver"
+)
+
+// TestSessionLogoutStartTLS: the session's LOGOUT log line ends in
+// ", starttls=1" on TLS (IMAP_TLS=1), and has no such field otherwise.
+func TestSessionLogoutStartTLS(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		tls  string
+		want bool
+	}{{"on TLS", "1", true}, {"plain", "", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var log syncBuf
+			env := map[string]string{"IMAP_TLS": tc.tls}
+			cli := startSession(t, newMaildir(t), imapserver.Config{User: "alice", Log: &log,
+				Getenv: func(k string) string {
+					if v, ok := env[k]; ok {
+						return v
+					}
+					return testEnv[k]
+				}})
+			c := newT(t, cli)
+			c.line()
+			c.cmd("a LOGOUT")
+			deadline := time.Now().Add(5 * time.Second)
+			for !strings.Contains(log.String(), "INFO: LOGOUT") && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			line := log.String()
+			if !strings.Contains(line, "INFO: LOGOUT, user=alice") {
+				t.Fatalf("no LOGOUT line: %q", line)
+			}
+			if got := strings.HasSuffix(strings.TrimSpace(line), ", starttls=1"); got != tc.want {
+				t.Errorf("log %q: starttls=1 %v, want %v", line, got, tc.want)
+			}
+		})
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
