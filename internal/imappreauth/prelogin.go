@@ -12,9 +12,10 @@
 // program links costs CPU at each process start.
 //
 // Invariants:
-//   - The client is read one byte per system call, so nothing after the
-//     line that completes a login is consumed: commands the client
-//     pipelined after it stay in the socket for the session stage.
+//   - The client is never read past the end of a line (exactread), so
+//     nothing after the line that completes a login is consumed: commands
+//     the client pipelined after it stay in the socket for the session
+//     stage.
 //   - After STARTTLS's OK nothing already read is interpreted: the reader
 //     and its buffer are dropped before the handshake (internal/starttls's
 //     contract; CVE-2011-0411 class).
@@ -34,6 +35,7 @@ import (
 	"time"
 
 	"gocourier/internal/authproto"
+	"gocourier/internal/exactread"
 	"gocourier/internal/imapserver"
 	"gocourier/internal/imapwire"
 	"gocourier/internal/starttls"
@@ -121,11 +123,11 @@ func (p *PreLogin) Run(r io.Reader, w io.Writer) (*LoginResult, error) {
 	lim.MaxLiteral = 8192 // Courier: over 8192 is "IMAP command too long" (§5)
 	lim.MaxToken = 16384
 	lim.MaxLine = 64 << 10
-	// Read the client one byte per system call: pre-auth traffic is a
-	// few hundred bytes, and nothing after the successful LOGIN line may
-	// be consumed here, because commands the client pipelined after it
-	// belong to the session stage we exec (they stay in the socket).
-	c := imapserver.NewConn(oneByteReader{r}, w, lim)
+	// Never read past the end of a line (exactread): nothing after the
+	// successful LOGIN line may be consumed here, because commands the
+	// client pipelined after it belong to the session stage (they stay
+	// in the socket).
+	c := imapserver.NewConn(exactread.New(r), w, lim)
 	fmt.Fprintf(p.Log, "DEBUG: Connection, ip=[%s], port=[%s]\n", p.IP, p.Port)
 	// The whole pre-auth phase is bounded (Courier's alarm(60)).
 	if p.Timeout > 0 {
@@ -172,7 +174,7 @@ func (p *PreLogin) Run(r io.Reader, w io.Writer) (*LoginResult, error) {
 					fmt.Fprintf(p.Log, "ERR: STARTTLS failed, ip=[%s], port=[%s]: %v\n", p.IP, p.Port, err)
 					return nil, fmt.Errorf("starttls: %w", err)
 				}
-				c = imapserver.NewConn(oneByteReader{nr}, nw, lim)
+				c = imapserver.NewConn(exactread.New(nr), nw, lim)
 				if dl, ok := nr.(imapserver.Deadliner); ok && p.Timeout > 0 {
 					dl.SetReadDeadline(start.Add(p.Timeout))
 				}
@@ -475,16 +477,6 @@ func (p *PreLogin) authenticate(c *imapserver.Conn, cmd imapserver.Command) (*Lo
 		return p.finish(c, cmd.Tag, id, mech, authproto.NewPre(p.Service, id))
 	}
 	return fail()
-}
-
-// oneByteReader never reads ahead of what the decoder asks for.
-type oneByteReader struct{ r io.Reader }
-
-func (o oneByteReader) Read(p []byte) (int, error) {
-	if len(p) > 1 {
-		p = p[:1]
-	}
-	return o.r.Read(p)
 }
 
 func readFull(r io.Reader, b []byte) error {

@@ -29,6 +29,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"gocourier/internal/exactread"
 )
 
 // MaxLine is the longest command line accepted, CRLF included. RFC 2449 §4
@@ -68,19 +70,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// oneByteReader hands out at most one byte per Read, so that a bufio.Reader
-// on top never reads past the end of the current line. The login stage
-// uses it: whatever the client pipelined after PASS must still be in the
-// socket when pop3d is exec'd.
-type oneByteReader struct{ r io.Reader }
-
-func (o oneByteReader) Read(p []byte) (int, error) {
-	if len(p) > 1 {
-		p = p[:1]
-	}
-	return o.r.Read(p)
-}
-
 // NewConn wraps r and w. If exact is true, the reader never consumes input
 // beyond the line it returns (for a process that will exec another one on
 // the same socket). If r implements SetReadDeadline, timeouts are applied.
@@ -88,7 +77,9 @@ func NewConn(r io.Reader, w io.Writer, exact bool) *Conn {
 	c := &Conn{raw: r}
 	src := r
 	if exact {
-		src = oneByteReader{r}
+		// The login stage: whatever the client pipelined after PASS
+		// must still be in the socket when pop3d is exec'd.
+		src = exactread.New(r)
 	}
 	c.rd = bufio.NewReaderSize(src, MaxLine)
 	c.cw = &countWriter{w: w}
