@@ -79,7 +79,7 @@ func (f *Folder) arm() {
 		// Small folders list fast and keep no watch (see ownWatchMin);
 		// a first scan does not know the size yet and drops the watch
 		// afterwards (dropSmallWatch).
-		if !fineTimestamps(f.dir) || (f.uidv != 0 && len(f.msgs) < ownWatchMin) {
+		if !fineTimestamps(f.dir) || (f.uidv != 0 && len(f.msgs) < ownWatchMin) || (f.uidv == 0 && smallCur(f.dir)) {
 			return
 		}
 		fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
@@ -119,6 +119,23 @@ func (f *Folder) arm() {
 var ownWatchMin = 1000
 
 // dropSmallWatch closes the watch of a folder that turned out small.
+// smallCur reports whether cur/ is too small a directory to hold
+// ownWatchMin messages, so that a first scan need not make a watch only
+// to drop it: closing an inotify instance waits for the kernel's grace
+// period (milliseconds; every login's SELECT of a small folder paid it).
+// A directory entry of a message takes at least minMessageEntry bytes
+// (ext4: 8 bytes of header and a name of 30 or more characters; tmpfs
+// counts 20 per entry); a folder of oddly short names may go without
+// the watch until its second scan, which only costs speed.
+func smallCur(dir string) bool {
+	const minMessageEntry = 20
+	var st unix.Stat_t
+	if unix.Stat(filepath.Join(dir, "cur"), &st) != nil {
+		return false
+	}
+	return st.Size/minMessageEntry < int64(ownWatchMin)
+}
+
 func (f *Folder) dropSmallWatch() {
 	if f.own != nil && len(f.msgs) < ownWatchMin {
 		f.own.close()

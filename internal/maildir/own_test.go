@@ -1,6 +1,7 @@
 package maildir
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -201,5 +202,36 @@ func TestSmallFolderNoWatch(t *testing.T) {
 	}
 	if x, _ := f.Message(1); x.Flags != FlagSeen {
 		t.Errorf("flags %v", x.Flags)
+	}
+}
+
+// TestSmallCur: a first scan skips the watch only when cur/ cannot hold
+// ownWatchMin messages; a big cur/ (or ownWatchMin 0, as the watch
+// tests set it) keeps it.
+func TestSmallCur(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "cur"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		os.WriteFile(filepath.Join(dir, "cur", fmt.Sprintf("1764000000.M%dP1234_%d.host,S=100:2,S", i, i)), nil, 0o600)
+	}
+	if !smallCur(dir) {
+		t.Error("cur/ of 10 messages not small")
+	}
+	if smallCur(filepath.Join(dir, "missing")) {
+		t.Error("a missing cur/ counted as small")
+	}
+	defer func(old int) { ownWatchMin = old }(ownWatchMin)
+	ownWatchMin = 0
+	if smallCur(dir) {
+		t.Error("small with ownWatchMin 0")
+	}
+	ownWatchMin = 1000
+	for i := 10; i < 1200; i++ {
+		os.WriteFile(filepath.Join(dir, "cur", fmt.Sprintf("1764000000.M%dP1234_%d.host,S=100:2,S", i, i)), nil, 0o600)
+	}
+	if smallCur(dir) {
+		t.Error("cur/ of 1,200 messages counted as small")
 	}
 }
