@@ -13,6 +13,7 @@ import (
 
 	"gocourier/internal/authproto"
 	"gocourier/internal/imappreauth"
+	"gocourier/internal/rawimap"
 )
 
 type fakeAuth struct {
@@ -40,7 +41,7 @@ type preResult struct {
 	err error
 }
 
-func startPre(t *testing.T, fa *fakeAuth, env map[string]string) (*tconn, chan preResult, *bytes.Buffer) {
+func startPre(t *testing.T, fa *fakeAuth, env map[string]string) (*rawimap.Conn, chan preResult, *bytes.Buffer) {
 	srv, cli := net.Pipe()
 	var log bytes.Buffer
 	p := &imappreauth.PreLogin{
@@ -55,17 +56,17 @@ func startPre(t *testing.T, fa *fakeAuth, env map[string]string) (*tconn, chan p
 		srv.Close()
 	}()
 	t.Cleanup(func() { cli.Close() })
-	return newT(t, cli), ch, &log
+	return rawimap.New(t, cli), ch, &log
 }
 
 func TestPreLoginGreetingAndCommands(t *testing.T) {
 	c, ch, log := startPre(t, &fakeAuth{}, testEnv)
-	g := c.line()
+	g := c.Line()
 	want := "* OK [CAPABILITY IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT THREAD=REFERENCES SORT QUOTA IDLE ACL ACL2=UNION ENABLE UTF8=ACCEPT LITERAL+ SASL-IR] Courier-IMAP ready. Copyright 1998-2019 Double Precision, Inc.  See COPYING for distribution information."
 	if g != want {
 		t.Fatalf("greeting\n got %q\nwant %q", g, want)
 	}
-	runSteps(t, c, []step{
+	rawimap.RunSteps(t, c, []rawimap.Step{
 		{"capability", "a CAPABILITY", []string{"* CAPABILITY IMAP4rev1", "a OK CAPABILITY completed"}, nil},
 		{"noop", "b Noop", []string{"b OK NOOP completed"}, nil},
 		{"select before login", "c SELECT INBOX", []string{"c NO Error in IMAP command received by server."}, nil},
@@ -73,11 +74,11 @@ func TestPreLoginGreetingAndCommands(t *testing.T) {
 		{"login missing arg", "d LOGIN alice", []string{"d BAD "}, nil},
 		{"login failure", "e LOGIN alice wrong", []string{"e NO Login failed."}, nil},
 	})
-	c.send("f LOGIN {5}\r\n")
-	if l := c.line(); l != "+ OK" {
+	c.Send("f LOGIN {5}\r\n")
+	if l := c.Line(); l != "+ OK" {
 		t.Fatalf("continuation %q", l)
 	}
-	c.send("alice \"pass\"\r\n")
+	c.Send("alice \"pass\"\r\n")
 	r := <-ch
 	if r.err != nil || r.res == nil || r.res.Tag != "f" || r.res.Account.Address != "alice" {
 		t.Fatalf("result %+v %v", r.res, r.err)
@@ -108,15 +109,15 @@ func TestPreLoginAuthenticate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c, ch, _ := startPre(t, &fakeAuth{}, nil)
-			c.line()
+			c.Line()
 			for _, l := range tc.lines {
 				if strings.HasPrefix(l, "+") {
-					if got := c.line(); !strings.HasPrefix(got, "+ ") {
+					if got := c.Line(); !strings.HasPrefix(got, "+ ") {
 						t.Fatalf("want continuation, got %q", got)
 					}
 					l = l[1:]
 				}
-				c.send(l + "\r\n")
+				c.Send(l + "\r\n")
 			}
 			if tc.ok {
 				r := <-ch
@@ -125,7 +126,7 @@ func TestPreLoginAuthenticate(t *testing.T) {
 				}
 				return
 			}
-			if got := c.line(); got != "a NO Login failed." {
+			if got := c.Line(); got != "a NO Login failed." {
 				t.Fatalf("got %q", got)
 			}
 		})
@@ -134,9 +135,9 @@ func TestPreLoginAuthenticate(t *testing.T) {
 
 func TestPreLoginTemporaryFailure(t *testing.T) {
 	c, ch, _ := startPre(t, &fakeAuth{temp: true}, nil)
-	c.line()
-	c.send("a LOGIN alice pass\r\n")
-	if l := c.line(); l != "* BYE Temporary problem, please try again later" {
+	c.Line()
+	c.Send("a LOGIN alice pass\r\n")
+	if l := c.Line(); l != "* BYE Temporary problem, please try again later" {
 		t.Fatalf("got %q", l)
 	}
 	if r := <-ch; r.res != nil {
@@ -146,24 +147,24 @@ func TestPreLoginTemporaryFailure(t *testing.T) {
 
 func TestPreLoginLogoutAndErrors(t *testing.T) {
 	c, ch, log := startPre(t, &fakeAuth{}, nil)
-	c.line()
+	c.Line()
 	for i := 0; i < 3; i++ {
-		c.cmd("x FOO")
+		c.Cmd("x FOO")
 	}
-	got := c.cmd("y LOGOUT")
-	mustContain(t, got, "* BYE Courier-IMAP server shutting down", "y OK LOGOUT completed")
+	got := c.Cmd("y LOGOUT")
+	rawimap.MustContain(t, got, "* BYE Courier-IMAP server shutting down", "y OK LOGOUT completed")
 	<-ch
 	if !strings.Contains(log.String(), "INFO: LOGOUT, ip=[::ffff:127.0.0.1], port=[4000], rcvd=") {
 		t.Errorf("log %s", log.String())
 	}
 	c2, _, _ := startPre(t, &fakeAuth{}, nil)
-	c2.line()
+	c2.Line()
 	for i := 0; i < 9; i++ {
-		c2.cmd("x FOO")
+		c2.Cmd("x FOO")
 	}
-	c2.send("x FOO\r\n")
-	c2.line()
-	if l := c2.line(); !strings.HasPrefix(l, "* BYE [ALERT] Fatal error: TOO MANY CONSECUTIVE") {
+	c2.Send("x FOO\r\n")
+	c2.Line()
+	if l := c2.Line(); !strings.HasPrefix(l, "* BYE [ALERT] Fatal error: TOO MANY CONSECUTIVE") {
 		t.Fatalf("got %q", l)
 	}
 }
@@ -175,8 +176,8 @@ func TestPreLoginTimeout(t *testing.T) {
 		Closer: func() { srv.Close() }}
 	done := make(chan error, 1)
 	go func() { _, err := p.Run(srv, srv); done <- err }()
-	c := newT(t, cli)
-	c.line()
+	c := rawimap.New(t, cli)
+	c.Line()
 	select {
 	case err := <-done:
 		if err == nil {
@@ -227,10 +228,10 @@ func TestPreLoginID(t *testing.T) {
 			}
 			env["IMAP_ID_FIELDS"] = tc.fields
 			c, _, _ := startPre(t, &fakeAuth{}, env)
-			if g := c.line(); strings.Contains(g, " ID ") != (tc.fields != "") {
+			if g := c.Line(); strings.Contains(g, " ID ") != (tc.fields != "") {
 				t.Errorf("greeting %q", g)
 			}
-			runSteps(t, c, []step{{tc.name, tc.cmd, tc.want, nil}, {"still open", "b NOOP", []string{"b OK NOOP completed"}, nil}})
+			rawimap.RunSteps(t, c, []rawimap.Step{{tc.name, tc.cmd, tc.want, nil}, {"still open", "b NOOP", []string{"b OK NOOP completed"}, nil}})
 		})
 	}
 }
@@ -240,8 +241,8 @@ func TestPreLoginID(t *testing.T) {
 // one.
 func TestPreLoginCRAMWithoutRandom(t *testing.T) {
 	c, _, _ := startPre(t, &fakeAuth{}, testEnv)
-	c.line()
-	runSteps(t, c, []step{
+	c.Line()
+	rawimap.RunSteps(t, c, []rawimap.Step{
 		{"cram without random", "a AUTHENTICATE CRAM-MD5", []string{"a NO [UNAVAILABLE] Temporary problem"}, nil},
 		{"still serving", "b NOOP", []string{"b OK NOOP completed"}, nil},
 	})

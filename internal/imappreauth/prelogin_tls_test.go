@@ -13,6 +13,7 @@ import (
 
 	"gocourier/internal/authproto"
 	"gocourier/internal/imappreauth"
+	"gocourier/internal/rawimap"
 	"gocourier/internal/tlsconf/tlsconftest"
 )
 
@@ -65,7 +66,7 @@ func serverCert(t *testing.T) *tls.Certificate {
 // startTLSPre runs a PreLogin with env (plus testEnv) and returns the
 // client side and the result channel. available is TLSAvailable;
 // external, when set, is the identity the "certificate" yields.
-func startTLSPre(t *testing.T, env map[string]string, available bool, external string) (*tconn, *tlsPre, chan preResult) {
+func startTLSPre(t *testing.T, env map[string]string, available bool, external string) (*rawimap.Conn, *tlsPre, chan preResult) {
 	srv, cli := net.Pipe()
 	tp := &tlsPre{env: map[string]string{"IMAP_CAPABILITY_TLS": testEnv["IMAP_CAPABILITY"] + " AUTH=PLAIN"}}
 	for k, v := range testEnv {
@@ -101,16 +102,18 @@ func startTLSPre(t *testing.T, env map[string]string, available bool, external s
 		srv.Close()
 	}()
 	t.Cleanup(func() { cli.Close() })
-	return newT(t, cli), tp, ch
+	return rawimap.New(t, cli), tp, ch
 }
 
-func (c *tconn) upgrade(t *testing.T) {
+// upgrade does the client side of the TLS handshake on c's connection
+// and makes c read and write through TLS.
+func upgrade(t *testing.T, c *rawimap.Conn) {
 	t.Helper()
-	tc := tls.Client(c.c, &tls.Config{InsecureSkipVerify: true})
+	tc := tls.Client(c.C, &tls.Config{InsecureSkipVerify: true})
 	if err := tc.Handshake(); err != nil {
 		t.Fatalf("handshake: %v", err)
 	}
-	*c = *newT(t, tc)
+	*c = *rawimap.New(t, tc)
 }
 
 func TestPreLoginSTARTTLSAdvertised(t *testing.T) {
@@ -129,7 +132,7 @@ func TestPreLoginSTARTTLSAdvertised(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, _, _ := startTLSPre(t, tc.env, tc.available, "")
-			g := c.line()
+			g := c.Line()
 			if got := strings.Contains(g, " STARTTLS"); got != tc.want {
 				t.Errorf("greeting %q: STARTTLS %v, want %v", g, got, tc.want)
 			}
@@ -137,7 +140,7 @@ func TestPreLoginSTARTTLSAdvertised(t *testing.T) {
 				t.Errorf("LOGINDISABLED without IMAP_TLS_REQUIRED: %q", g)
 			}
 			if !tc.want {
-				if got := c.cmd("a STARTTLS"); got[len(got)-1] != "a NO Error in IMAP command received by server." {
+				if got := c.Cmd("a STARTTLS"); got[len(got)-1] != "a NO Error in IMAP command received by server." {
 					t.Errorf("STARTTLS not offered: %q", got)
 				}
 			}
@@ -147,19 +150,19 @@ func TestPreLoginSTARTTLSAdvertised(t *testing.T) {
 
 func TestPreLoginSTARTTLS(t *testing.T) {
 	c, tp, ch := startTLSPre(t, map[string]string{"IMAP_STARTTLS": "YES"}, true, "")
-	c.line()
-	if got := c.cmd("a STARTTLS"); len(got) != 1 || got[0] != "a OK Begin SSL/TLS negotiation now." {
+	c.Line()
+	if got := c.Cmd("a STARTTLS"); len(got) != 1 || got[0] != "a OK Begin SSL/TLS negotiation now." {
 		t.Fatalf("STARTTLS: %q", got)
 	}
-	c.upgrade(t)
-	got := c.cmd("b CAPABILITY")
+	upgrade(t, c)
+	got := c.Cmd("b CAPABILITY")
 	if strings.Contains(got[0], "STARTTLS") || !strings.Contains(got[0], "AUTH=PLAIN") {
 		t.Errorf("capabilities after STARTTLS: %q", got)
 	}
-	if got := c.cmd("c STARTTLS"); got[0] != "c NO Error in IMAP command received by server." {
+	if got := c.Cmd("c STARTTLS"); got[0] != "c NO Error in IMAP command received by server." {
 		t.Errorf("second STARTTLS: %q", got)
 	}
-	c.send("d LOGIN alice pass\r\n")
+	c.Send("d LOGIN alice pass\r\n")
 	r := <-ch
 	if r.err != nil || r.res == nil || r.res.Tag != "d" {
 		t.Fatalf("login after STARTTLS: %+v", r)
@@ -174,9 +177,9 @@ func TestPreLoginSTARTTLS(t *testing.T) {
 // the injected command is never answered.
 func TestPreLoginSTARTTLSInjection(t *testing.T) {
 	c, tp, ch := startTLSPre(t, map[string]string{"IMAP_STARTTLS": "YES"}, true, "")
-	c.line()
-	go c.c.Write([]byte("a STARTTLS\r\nb LOGIN alice pass\r\n"))
-	if l := c.line(); l != "a OK Begin SSL/TLS negotiation now." {
+	c.Line()
+	go c.C.Write([]byte("a STARTTLS\r\nb LOGIN alice pass\r\n"))
+	if l := c.Line(); l != "a OK Begin SSL/TLS negotiation now." {
 		t.Fatalf("STARTTLS: %q", l)
 	}
 	r := <-ch
@@ -190,7 +193,7 @@ func TestPreLoginSTARTTLSInjection(t *testing.T) {
 
 func TestPreLoginTLSRequired(t *testing.T) {
 	c, tp, ch := startTLSPre(t, map[string]string{"IMAP_STARTTLS": "YES", "IMAP_TLS_REQUIRED": "1"}, true, "")
-	if g := c.line(); !strings.Contains(g, " STARTTLS LOGINDISABLED") {
+	if g := c.Line(); !strings.Contains(g, " STARTTLS LOGINDISABLED") {
 		t.Errorf("greeting: %q", g)
 	}
 	for _, step := range []struct{ cmd, want string }{
@@ -200,29 +203,29 @@ func TestPreLoginTLSRequired(t *testing.T) {
 		{"d AUTHENTICATE CRAM-MD5", "d NO STARTTLS required"},
 	} {
 		if step.want == "" {
-			c.send(step.cmd + "\r\n")
-			if l := c.line(); l != "+ OK" {
+			c.Send(step.cmd + "\r\n")
+			if l := c.Line(); l != "+ OK" {
 				t.Fatalf("continuation %q", l)
 			}
-			c.send("alice pass\r\n")
-			if got := c.until("b"); got[len(got)-1] != "b NO STARTTLS required" {
+			c.Send("alice pass\r\n")
+			if got := c.Until("b"); got[len(got)-1] != "b NO STARTTLS required" {
 				t.Errorf("LOGIN with literal: %q", got)
 			}
 			continue
 		}
-		if got := c.cmd(step.cmd); got[len(got)-1] != step.want {
+		if got := c.Cmd(step.cmd); got[len(got)-1] != step.want {
 			t.Errorf("%s: %q, want %q", step.cmd, got, step.want)
 		}
 	}
 	if len(tp.reqs) != 0 {
 		t.Errorf("%d requests reached authentication before TLS", len(tp.reqs))
 	}
-	c.cmd("e STARTTLS")
-	c.upgrade(t)
-	if got := c.cmd("f CAPABILITY"); strings.Contains(got[0], "LOGINDISABLED") {
+	c.Cmd("e STARTTLS")
+	upgrade(t, c)
+	if got := c.Cmd("f CAPABILITY"); strings.Contains(got[0], "LOGINDISABLED") {
 		t.Errorf("LOGINDISABLED after STARTTLS: %q", got)
 	}
-	c.send("g LOGIN alice pass\r\n")
+	c.Send("g LOGIN alice pass\r\n")
 	if r := <-ch; r.res == nil {
 		t.Fatalf("login after STARTTLS: %+v", r)
 	}
@@ -232,10 +235,10 @@ func TestPreLoginTLSRequired(t *testing.T) {
 // unavailable still refuses logins (fail closed).
 func TestPreLoginTLSRequiredWithoutHelper(t *testing.T) {
 	c, _, _ := startTLSPre(t, map[string]string{"IMAP_STARTTLS": "YES", "IMAP_TLS_REQUIRED": "1"}, false, "")
-	if g := c.line(); strings.Contains(g, "STARTTLS") || !strings.Contains(g, "LOGINDISABLED") {
+	if g := c.Line(); strings.Contains(g, "STARTTLS") || !strings.Contains(g, "LOGINDISABLED") {
 		t.Errorf("greeting: %q", g)
 	}
-	if got := c.cmd("a LOGIN alice pass"); got[0] != "a NO STARTTLS required" {
+	if got := c.Cmd("a LOGIN alice pass"); got[0] != "a NO STARTTLS required" {
 		t.Errorf("LOGIN: %q", got)
 	}
 }
@@ -261,23 +264,23 @@ func TestPreLoginExternal(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, tp, ch := startTLSPre(t, tc.env, false, "")
-			g := c.line()
+			g := c.Line()
 			if got := strings.Contains(g, "AUTH=EXTERNAL"); got != tc.advert {
 				t.Errorf("greeting %q: AUTH=EXTERNAL %v, want %v", g, got, tc.advert)
 			}
-			c.send("a AUTHENTICATE EXTERNAL" + tc.cmd + "\r\n")
+			c.Send("a AUTHENTICATE EXTERNAL" + tc.cmd + "\r\n")
 			if tc.resp != "" {
-				if l := c.line(); l != "+ " {
+				if l := c.Line(); l != "+ " {
 					t.Fatalf("continuation %q", l)
 				}
-				c.send("\r\n")
+				c.Send("\r\n")
 			}
 			if tc.wantOK {
 				r := <-ch
 				if r.res == nil || r.res.User != "alice" || r.res.Tag != "a" {
 					t.Fatalf("EXTERNAL: %+v", r)
 				}
-			} else if l := c.line(); l != "a NO Login failed." {
+			} else if l := c.Line(); l != "a NO Login failed." {
 				t.Errorf("EXTERNAL: %q", l)
 			}
 			tp.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gocourier/internal/imapserver"
+	"gocourier/internal/rawimap"
 )
 
 // TestSelectWritesCacheAfterReply: a first SELECT of a big folder (1,000
@@ -28,22 +29,22 @@ func TestSelectWritesCacheAfterReply(t *testing.T) {
 	for _, d := range []string{"cur", "new"} {
 		os.Chtimes(filepath.Join(root, d), old, old)
 	}
-	c := newT(t, startSession(t, root, imapserver.Config{}))
-	c.line() // greeting
-	got := c.cmd("a SELECT INBOX")
-	if !contains(got, "* 1000 EXISTS") {
+	c := rawimap.New(t, startSession(t, root, imapserver.Config{}))
+	c.Line() // greeting
+	got := c.Cmd("a SELECT INBOX")
+	if !rawimap.Contains(got, "* 1000 EXISTS") {
 		t.Fatalf("SELECT: %q", got)
 	}
-	c.cmd("b NOOP")
+	c.Cmd("b NOOP")
 	if _, err := os.Stat(filepath.Join(root, "gocourierimapcache")); err != nil {
 		t.Fatalf("no snapshot cache after the SELECT was answered: %v", err)
 	}
-	c2 := newT(t, startSession(t, root, imapserver.Config{}))
-	c2.line()
-	if got := c2.cmd("a SELECT INBOX"); !contains(got, "* 1000 EXISTS") || !contains(got, "* OK [UIDNEXT 1001] Ok") {
+	c2 := rawimap.New(t, startSession(t, root, imapserver.Config{}))
+	c2.Line()
+	if got := c2.Cmd("a SELECT INBOX"); !rawimap.Contains(got, "* 1000 EXISTS") || !rawimap.Contains(got, "* OK [UIDNEXT 1001] Ok") {
 		t.Fatalf("second SELECT: %q", got)
 	}
-	if got := c2.cmd("b UID FETCH 1000 FLAGS"); !contains(got, `* 1000 FETCH (UID 1000 FLAGS (\Seen))`) {
+	if got := c2.Cmd("b UID FETCH 1000 FLAGS"); !rawimap.Contains(got, `* 1000 FETCH (UID 1000 FLAGS (\Seen))`) {
 		t.Fatalf("fetch: %q", got)
 	}
 }

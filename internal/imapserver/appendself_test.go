@@ -9,6 +9,7 @@ import (
 
 	"gocourier/internal/imapserver"
 	"gocourier/internal/maildir"
+	"gocourier/internal/rawimap"
 )
 
 // TestAppendSelectedSync: APPEND into the selected folder announces the
@@ -19,15 +20,15 @@ func TestAppendSelectedSync(t *testing.T) {
 	root := newMaildir(t)
 	deliver(t, root, "1700000001.M1P1.h", msg1)
 	deliver(t, root, "1700000002.M2P1.h", msg2)
-	c := newT(t, startSession(t, root, imapserver.Config{}))
-	c.line()
-	mustContain(t, c.cmd("a SELECT INBOX"), "* 2 EXISTS")
+	c := rawimap.New(t, startSession(t, root, imapserver.Config{}))
+	c.Line()
+	rawimap.MustContain(t, c.Cmd("a SELECT INBOX"), "* 2 EXISTS")
 	body := "Subject: appended\r\n\r\nbody\r\n"
 	for i := 3; i <= 5; i++ {
-		got := c.cmd(fmt.Sprintf("b%d APPEND INBOX (\\Flagged) {%d+}\r\n%s", i, len(body), body))
-		mustContain(t, got, fmt.Sprintf("* %d EXISTS", i), fmt.Sprintf(" %d] APPEND Ok.", i))
+		got := c.Cmd(fmt.Sprintf("b%d APPEND INBOX (\\Flagged) {%d+}\r\n%s", i, len(body), body))
+		rawimap.MustContain(t, got, fmt.Sprintf("* %d EXISTS", i), fmt.Sprintf(" %d] APPEND Ok.", i))
 	}
-	mustContain(t, c.cmd("c UID FETCH 3:5 (UID FLAGS RFC822.SIZE)"),
+	rawimap.MustContain(t, c.Cmd("c UID FETCH 3:5 (UID FLAGS RFC822.SIZE)"),
 		"* 3 FETCH (UID 3 FLAGS (\\Flagged) RFC822.SIZE 27)", "* 5 FETCH (UID 5 FLAGS (\\Flagged) RFC822.SIZE 27)")
 
 	// Another process: marks message 1 seen, expunges message 2 and
@@ -51,12 +52,12 @@ func TestAppendSelectedSync(t *testing.T) {
 		}
 	}
 	deliver(t, root, "1700000009.M9P1.h", msg1)
-	got := c.cmd(fmt.Sprintf("d APPEND INBOX {%d+}\r\n%s", len(body), body))
-	mustContain(t, got, "d OK [APPENDUID ")
+	got := c.Cmd(fmt.Sprintf("d APPEND INBOX {%d+}\r\n%s", len(body), body))
+	rawimap.MustContain(t, got, "d OK [APPENDUID ")
 	// The next NOOP (or this APPEND) must show all of it: no change is lost.
-	got = append(got, c.cmd("e NOOP")...)
-	mustContain(t, got, "* 2 EXPUNGE", "* 1 FETCH (FLAGS (\\Seen \\Recent))")
-	all := c.cmd("f UID FETCH 1:* (UID)")
+	got = append(got, c.Cmd("e NOOP")...)
+	rawimap.MustContain(t, got, "* 2 EXPUNGE", "* 1 FETCH (FLAGS (\\Seen \\Recent))")
+	all := c.Cmd("f UID FETCH 1:* (UID)")
 	var uids []string
 	for _, l := range all {
 		if i := strings.Index(l, "(UID "); i >= 0 {
@@ -90,10 +91,10 @@ func TestSyncTailHeldExpunge(t *testing.T) {
 	root := newMaildir(t)
 	deliver(t, root, "1700000001.M1P1.h", msg1)
 	deliver(t, root, "1700000002.M2P1.h", msg2)
-	c := newT(t, startSession(t, root, imapserver.Config{}))
-	c.line()
-	mustContain(t, c.cmd("a SELECT INBOX"), "* 2 EXISTS")
-	if got := c.cmd("b NOOP"); len(got) != 1 {
+	c := rawimap.New(t, startSession(t, root, imapserver.Config{}))
+	c.Line()
+	rawimap.MustContain(t, c.Cmd("a SELECT INBOX"), "* 2 EXISTS")
+	if got := c.Cmd("b NOOP"); len(got) != 1 {
 		t.Errorf("NOOP with nothing changed: %q", got)
 	}
 	cur := filepath.Join(root, "cur")
@@ -103,18 +104,18 @@ func TestSyncTailHeldExpunge(t *testing.T) {
 			os.Remove(filepath.Join(cur, e.Name()))
 		}
 	}
-	if got := c.cmd("c FETCH 1 (FLAGS)"); contains(got, "* 2 EXPUNGE") {
+	if got := c.Cmd("c FETCH 1 (FLAGS)"); rawimap.Contains(got, "* 2 EXPUNGE") {
 		t.Errorf("EXPUNGE sent during FETCH: %q", got)
 	}
-	mustContain(t, c.cmd("d NOOP"), "* 2 EXPUNGE")
-	if got := c.cmd("e NOOP"); len(got) != 1 {
+	rawimap.MustContain(t, c.Cmd("d NOOP"), "* 2 EXPUNGE")
+	if got := c.Cmd("e NOOP"); len(got) != 1 {
 		t.Errorf("second NOOP: %q", got)
 	}
 	// A delivery now is a tail append: EXISTS, and nothing else.
 	deliver(t, root, "1700000003.M3P1.h", msg1)
-	got := c.cmd("f NOOP")
-	mustContain(t, got, "* 2 EXISTS")
-	if contains(got, "EXPUNGE") {
+	got := c.Cmd("f NOOP")
+	rawimap.MustContain(t, got, "* 2 EXISTS")
+	if rawimap.Contains(got, "EXPUNGE") {
 		t.Errorf("tail append reported an expunge: %q", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"gocourier/internal/imapserver"
 	"gocourier/internal/maildir"
+	"gocourier/internal/rawimap"
 )
 
 var (
@@ -34,10 +35,10 @@ func num(lines []string, re *regexp.Regexp) uint64 {
 
 func u(n uint64) string { return strconv.FormatUint(n, 10) }
 
-func condstoreSession(t *testing.T, root string) *tconn {
+func condstoreSession(t *testing.T, root string) *rawimap.Conn {
 	t.Helper()
-	c := newT(t, startSession(t, root, imapserver.Config{}))
-	c.line() // greeting
+	c := rawimap.New(t, startSession(t, root, imapserver.Config{}))
+	c.Line() // greeting
 	return c
 }
 
@@ -47,7 +48,7 @@ func TestCondstoreCommands(t *testing.T) {
 	deliver(t, root, "1000.M1P1.test", msg1)
 	deliver(t, root, "1001.M2P1.test", msg2)
 	c := condstoreSession(t, root)
-	runSteps(t, c, []step{
+	rawimap.RunSteps(t, c, []rawimap.Step{
 		{"capability", "a0 CAPABILITY", []string{" CONDSTORE QRESYNC"}, nil},
 		{"no modseq before enabling", "a1 SELECT INBOX", []string{"a1 OK"}, []string{"HIGHESTMODSEQ"}},
 		{"fetch flags without modseq", "a2 FETCH 1 FLAGS", []string{"* 1 FETCH (FLAGS (\\Recent))"}, []string{"MODSEQ"}},
@@ -59,16 +60,16 @@ func TestCondstoreCommands(t *testing.T) {
 		{"unknown fetch modifier", "a8 FETCH 1 FLAGS (FOO 1)", []string{"a8 BAD"}, nil},
 		{"changedsince zero", "a9 FETCH 1 FLAGS (CHANGEDSINCE 0)", []string{"a9 BAD"}, nil},
 	})
-	sel := c.cmd("b1 SELECT INBOX (CONDSTORE)")
-	mustContain(t, sel, "* OK [HIGHESTMODSEQ ", "b1 OK [READ-WRITE]")
+	sel := c.Cmd("b1 SELECT INBOX (CONDSTORE)")
+	rawimap.MustContain(t, sel, "* OK [HIGHESTMODSEQ ", "b1 OK [READ-WRITE]")
 	h0 := num(sel, highestRE)
-	st := c.cmd("b2 STORE 1 +FLAGS (\\Seen)")
+	st := c.Cmd("b2 STORE 1 +FLAGS (\\Seen)")
 	m1 := num(st, modseqRE)
 	if m1 <= h0 {
 		t.Fatalf("STORE gave MODSEQ %d, HIGHESTMODSEQ was %d:\n%s", m1, h0, strings.Join(st, "\n"))
 	}
-	mustContain(t, st, "* 1 FETCH (FLAGS (\\Seen) MODSEQ ("+u(m1)+"))")
-	runSteps(t, c, []step{
+	rawimap.MustContain(t, st, "* 1 FETCH (FLAGS (\\Seen) MODSEQ ("+u(m1)+"))")
+	rawimap.RunSteps(t, c, []rawimap.Step{
 		{"silent store still reports modseq", "b3 STORE 2 +FLAGS.SILENT (\\Flagged)", []string{"* 2 FETCH (MODSEQ ("}, []string{"FLAGS ("}},
 		{"unchangedsince too old", "b4 STORE 1 (UNCHANGEDSINCE " + u(h0) + ") -FLAGS (\\Seen)", []string{"b4 OK [MODIFIED 1] Conditional STORE failed"}, []string{"* 1 FETCH"}},
 		{"unchangedsince uid", "b5 UID STORE 1:2 (UNCHANGEDSINCE " + u(m1) + ") +FLAGS (\\Answered)", []string{"* 1 FETCH (UID 1 FLAGS (\\Answered \\Seen) MODSEQ (", "b5 OK [MODIFIED 2] Conditional STORE failed"}, nil},
@@ -81,12 +82,12 @@ func TestCondstoreCommands(t *testing.T) {
 		{"status", "c3 STATUS INBOX (MESSAGES HIGHESTMODSEQ)", []string{"* STATUS \"INBOX\" (MESSAGES 2 HIGHESTMODSEQ "}, nil},
 	})
 	// c1's SEARCH line has no results: check exactly.
-	got := c.cmd("c4 SEARCH MODSEQ 9223372036854775000")
+	got := c.Cmd("c4 SEARCH MODSEQ 9223372036854775000")
 	if got[0] != "* SEARCH" {
 		t.Errorf("empty SEARCH MODSEQ: %q", got[0])
 	}
 	// ESEARCH MIN/MAX report the MODSEQ of those messages only.
-	all := c.cmd("c5 FETCH 1:2 MODSEQ")
+	all := c.Cmd("c5 FETCH 1:2 MODSEQ")
 	var ms [3]uint64
 	for _, l := range all {
 		if m := modseqRE.FindStringSubmatch(l); m != nil {
@@ -94,17 +95,17 @@ func TestCondstoreCommands(t *testing.T) {
 			ms[l[2]-'0'] = n
 		}
 	}
-	mustContain(t, c.cmd("c6 SEARCH RETURN (MAX) 1 MODSEQ 1"), "MAX 1 MODSEQ "+u(ms[1]))
-	mustContain(t, c.cmd("c7 SEARCH RETURN (MIN) 2 MODSEQ 1"), "MIN 2 MODSEQ "+u(ms[2]))
+	rawimap.MustContain(t, c.Cmd("c6 SEARCH RETURN (MAX) 1 MODSEQ 1"), "MAX 1 MODSEQ "+u(ms[1]))
+	rawimap.MustContain(t, c.Cmd("c7 SEARCH RETURN (MIN) 2 MODSEQ 1"), "MIN 2 MODSEQ "+u(ms[2]))
 }
 
 func TestCondstoreDisabled(t *testing.T) {
 	root := newMaildir(t)
 	deliver(t, root, "1000.M1P1.test", msg1)
 	env := map[string]string{"IMAP_CONDSTORE": "0"}
-	c := newT(t, startSession(t, root, imapserver.Config{Getenv: func(k string) string { return env[k] }}))
-	c.line()
-	runSteps(t, c, []step{
+	c := rawimap.New(t, startSession(t, root, imapserver.Config{Getenv: func(k string) string { return env[k] }}))
+	c.Line()
+	rawimap.RunSteps(t, c, []rawimap.Step{
 		{"capability", "a0 CAPABILITY", []string{"a0 OK"}, []string{"CONDSTORE"}},
 		{"enable ignored", "a1 ENABLE CONDSTORE QRESYNC", []string{"a1 OK"}, []string{"CONDSTORE", "QRESYNC"}},
 		{"select param", "a2 SELECT INBOX (CONDSTORE)", []string{"a2 BAD"}, nil},
@@ -128,26 +129,26 @@ func TestQresyncSessions(t *testing.T) {
 	}
 	a := condstoreSession(t, root)
 	b := condstoreSession(t, root)
-	mustContain(t, a.cmd("a1 ENABLE QRESYNC"), "* ENABLED QRESYNC")
-	sel := a.cmd("a2 SELECT INBOX")
+	rawimap.MustContain(t, a.Cmd("a1 ENABLE QRESYNC"), "* ENABLED QRESYNC")
+	sel := a.Cmd("a2 SELECT INBOX")
 	h0, uv := num(sel, highestRE), num(sel, uidvRE)
 	if h0 == 0 || uv == 0 {
 		t.Fatalf("SELECT:\n%s", strings.Join(sel, "\n"))
 	}
-	b.cmd("b1 SELECT INBOX")
-	b.cmd("b2 STORE 1 +FLAGS (\\Flagged)")
-	b.cmd("b3 STORE 2 +FLAGS (\\Deleted)")
-	b.cmd("b4 EXPUNGE")
-	n := a.cmd("a3 NOOP")
-	mustContain(t, n, "* VANISHED 2", "* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent) MODSEQ (")
-	if contains(n, "EXPUNGE") {
+	b.Cmd("b1 SELECT INBOX")
+	b.Cmd("b2 STORE 1 +FLAGS (\\Flagged)")
+	b.Cmd("b3 STORE 2 +FLAGS (\\Deleted)")
+	b.Cmd("b4 EXPUNGE")
+	n := a.Cmd("a3 NOOP")
+	rawimap.MustContain(t, n, "* VANISHED 2", "* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent) MODSEQ (")
+	if rawimap.Contains(n, "EXPUNGE") {
 		t.Errorf("EXPUNGE after ENABLE QRESYNC:\n%s", strings.Join(n, "\n"))
 	}
 	h1 := num(n, modseqRE)
 	if h1 <= h0 {
 		t.Fatalf("MODSEQ %d not above %d", h1, h0)
 	}
-	runSteps(t, a, []step{
+	rawimap.RunSteps(t, a, []rawimap.Step{
 		{"uid fetch vanished", "a4 UID FETCH 1:* FLAGS (CHANGEDSINCE " + u(h0) + " VANISHED)",
 			[]string{"* VANISHED (EARLIER) 2", "* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent) MODSEQ ("}, []string{"UID 3", "UID 4"}},
 		{"qresync select", "a5 SELECT INBOX (QRESYNC (" + u(uv) + " " + u(h0) + " 1:4))",
@@ -169,8 +170,8 @@ func TestQresyncSessions(t *testing.T) {
 			}
 		}
 	}
-	n = a.cmd("a9 NOOP")
-	mustContain(t, n, "* 2 FETCH (UID 3 FLAGS (\\Seen) MODSEQ (")
+	n = a.Cmd("a9 NOOP")
+	rawimap.MustContain(t, n, "* 2 FETCH (UID 3 FLAGS (\\Seen) MODSEQ (")
 	h2 := num(n, modseqRE)
 	if h2 <= h1 {
 		t.Fatalf("external change got MODSEQ %d, not above %d", h2, h1)
@@ -180,14 +181,14 @@ func TestQresyncSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := condstoreSession(t, root)
-	c.cmd("c1 ENABLE QRESYNC")
-	sel = c.cmd("c2 SELECT INBOX (QRESYNC (" + u(uv) + " " + u(h2) + " 1:4))")
-	mustContain(t, sel, "* VANISHED (EARLIER) 2", "* 1 FETCH (UID 1 ", "* 2 FETCH (UID 3 ", "* 3 FETCH (UID 4 ")
+	c.Cmd("c1 ENABLE QRESYNC")
+	sel = c.Cmd("c2 SELECT INBOX (QRESYNC (" + u(uv) + " " + u(h2) + " 1:4))")
+	rawimap.MustContain(t, sel, "* VANISHED (EARLIER) 2", "* 1 FETCH (UID 1 ", "* 2 FETCH (UID 3 ", "* 3 FETCH (UID 4 ")
 	if h3 := num(sel, highestRE); h3 <= h2 {
 		t.Fatalf("after losing the file HIGHESTMODSEQ %d, before %d", h3, h2)
 	}
 	// RFC 7162 §3.2.4: with QRESYNC every FETCH response carries UID.
-	runSteps(t, c, []step{
+	rawimap.RunSteps(t, c, []rawimap.Step{
 		{"silent store", "c3 STORE 1 +FLAGS.SILENT (\\Answered)", []string{"* 1 FETCH (UID 1 MODSEQ ("}, nil},
 		{"store", "c4 STORE 1 -FLAGS (\\Answered)", []string{"* 1 FETCH (UID 1 FLAGS ("}, nil},
 		{"fetch", "c5 FETCH 2 FLAGS", []string{"* 2 FETCH (UID 3 FLAGS (\\Seen) MODSEQ ("}, nil},
@@ -250,19 +251,19 @@ func TestCondstoreFlipFlop(t *testing.T) {
 	deliver(t, root, "1000.M1P1.test", msg1)
 	a := condstoreSession(t, root)
 	b := condstoreSession(t, root)
-	sel := a.cmd("a1 SELECT INBOX (CONDSTORE)")
+	sel := a.Cmd("a1 SELECT INBOX (CONDSTORE)")
 	h0 := num(sel, highestRE)
-	b.cmd("b1 SELECT INBOX (CONDSTORE)")
-	b.cmd("b2 STORE 1 +FLAGS.SILENT (\\Flagged)")
-	st := b.cmd("b3 STORE 1 -FLAGS.SILENT (\\Flagged)")
+	b.Cmd("b1 SELECT INBOX (CONDSTORE)")
+	b.Cmd("b2 STORE 1 +FLAGS.SILENT (\\Flagged)")
+	st := b.Cmd("b3 STORE 1 -FLAGS.SILENT (\\Flagged)")
 	m := num(st, modseqRE)
 	if m <= h0 {
 		t.Fatalf("flip-flop MODSEQ %d, before %d", m, h0)
 	}
-	n := a.cmd("a2 NOOP")
-	mustContain(t, n, "* 1 FETCH (FLAGS (\\Recent) MODSEQ ("+u(m)+"))")
+	n := a.Cmd("a2 NOOP")
+	rawimap.MustContain(t, n, "* 1 FETCH (FLAGS (\\Recent) MODSEQ ("+u(m)+"))")
 	// Reported once: the next NOOP is quiet.
-	if n := a.cmd("a3 NOOP"); contains(n, "FETCH") {
+	if n := a.Cmd("a3 NOOP"); rawimap.Contains(n, "FETCH") {
 		t.Errorf("MODSEQ reported twice:\n%s", strings.Join(n, "\n"))
 	}
 }
@@ -275,7 +276,7 @@ func TestCondstoreSortThreadEnable(t *testing.T) {
 			root := newMaildir(t)
 			deliver(t, root, "1000.M1P1.test", msg1)
 			c := condstoreSession(t, root)
-			runSteps(t, c, []step{
+			rawimap.RunSteps(t, c, []rawimap.Step{
 				{"select", "s1 SELECT INBOX", []string{"s1 OK"}, []string{"HIGHESTMODSEQ"}},
 				{"enables", cmd, []string{"* OK [HIGHESTMODSEQ ", "s2 OK"}, nil},
 				{"flags carry modseq", "s3 FETCH 1 FLAGS", []string{"* 1 FETCH (FLAGS (\\Recent) MODSEQ ("}, nil},

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"gocourier/internal/imapserver"
+	"gocourier/internal/rawimap"
 )
 
 // Regression tests for bugs found by real clients and dovecot's imaptest
@@ -18,10 +19,10 @@ func TestSearchRecentKeys(t *testing.T) {
 	root := newMaildir(t)
 	deliver(t, root, "1000.M1P1.test", msg1)
 	deliver(t, root, "1001.M2P1.test", msg2)
-	c := newT(t, startSession(t, root, imapserver.Config{}))
-	c.line() // PREAUTH
-	mustContain(t, c.cmd("a SELECT INBOX"), "* 2 RECENT")
-	c.cmd("b STORE 2 +FLAGS.SILENT (\\Seen)")
+	c := rawimap.New(t, startSession(t, root, imapserver.Config{}))
+	c.Line() // PREAUTH
+	rawimap.MustContain(t, c.Cmd("a SELECT INBOX"), "* 2 RECENT")
+	c.Cmd("b STORE 2 +FLAGS.SILENT (\\Seen)")
 	for _, tc := range []struct{ name, cmd, want string }{
 		{"recent", "c1 SEARCH RECENT", "* SEARCH 1 2"},
 		{"lower case", "c2 search recent", "* SEARCH 1 2"},
@@ -34,7 +35,7 @@ func TestSearchRecentKeys(t *testing.T) {
 		{"return still works", "c9 SEARCH RETURN (COUNT) RECENT", `* ESEARCH (TAG "c9") COUNT 2`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := c.cmd(tc.cmd)
+			got := c.Cmd(tc.cmd)
 			tag := strings.Fields(tc.cmd)[0]
 			if len(got) != 2 || got[0] != tc.want || !strings.HasPrefix(got[1], tag+" OK") {
 				t.Errorf("%s: got %q, want %q then OK", tc.cmd, got, tc.want)
@@ -42,8 +43,8 @@ func TestSearchRecentKeys(t *testing.T) {
 		})
 	}
 	// An unknown key starting with R is still an error, like any other.
-	want := c.cmd("d1 SEARCH NOSUCHKEY")
-	got := c.cmd("d2 SEARCH REVERSE")
+	want := c.Cmd("d1 SEARCH NOSUCHKEY")
+	got := c.Cmd("d2 SEARCH REVERSE")
 	norm := func(l, tag, key string) string { return strings.Replace(strings.TrimPrefix(l, tag), key, "KEY", 1) }
 	if norm(got[len(got)-1], "d2", "REVERSE") != norm(want[len(want)-1], "d1", "NOSUCHKEY") || strings.HasPrefix(got[len(got)-1], "d2 OK") {
 		t.Errorf("unknown R key: %q, other unknown key: %q", got, want)
@@ -59,21 +60,21 @@ func TestStoreOnMessageExpungedElsewhere(t *testing.T) {
 	root := newMaildir(t)
 	deliver(t, root, "1000.M1P1.test", msg1)
 	deliver(t, root, "1001.M2P1.test", msg2)
-	a := newT(t, startSession(t, root, imapserver.Config{}))
-	b := newT(t, startSession(t, root, imapserver.Config{}))
-	a.line()
-	b.line()
-	a.cmd("a1 SELECT INBOX")
-	b.cmd("b1 SELECT INBOX")
-	a.cmd(`a2 STORE 1 +FLAGS.SILENT (\Deleted)`)
-	mustContain(t, a.cmd("a3 EXPUNGE"), "* 1 EXPUNGE")
+	a := rawimap.New(t, startSession(t, root, imapserver.Config{}))
+	b := rawimap.New(t, startSession(t, root, imapserver.Config{}))
+	a.Line()
+	b.Line()
+	a.Cmd("a1 SELECT INBOX")
+	b.Cmd("b1 SELECT INBOX")
+	a.Cmd(`a2 STORE 1 +FLAGS.SILENT (\Deleted)`)
+	rawimap.MustContain(t, a.Cmd("a3 EXPUNGE"), "* 1 EXPUNGE")
 	for _, tc := range []struct{ name, cmd string }{
 		{"range", `b2 STORE 1:2 +FLAGS (\Flagged)`},
 		{"single", `b3 STORE 1 +FLAGS (\Answered)`},
 		{"silent", `b4 STORE 1 FLAGS.SILENT ($Work)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := b.cmd(tc.cmd)
+			got := b.Cmd(tc.cmd)
 			tag := strings.Fields(tc.cmd)[0]
 			if !strings.HasPrefix(got[len(got)-1], tag+" OK") {
 				t.Errorf("%s: %q", tc.cmd, got)
@@ -88,8 +89,8 @@ func TestStoreOnMessageExpungedElsewhere(t *testing.T) {
 		})
 	}
 	// The surviving message was changed, the gone one is reported now.
-	mustContain(t, b.cmd("b5 NOOP"), "* 1 EXPUNGE", "* 1 EXISTS")
-	mustContain(t, b.cmd("b6 FETCH 1 (UID FLAGS)"), `* 1 FETCH (UID 2 FLAGS (\Flagged))`)
+	rawimap.MustContain(t, b.Cmd("b5 NOOP"), "* 1 EXPUNGE", "* 1 EXISTS")
+	rawimap.MustContain(t, b.Cmd("b6 FETCH 1 (UID FLAGS)"), `* 1 FETCH (UID 2 FLAGS (\Flagged))`)
 }
 
 // TestFlagsNeverDropHeldKeyword: when another session's changes remove
@@ -113,27 +114,27 @@ func TestFlagsNeverDropHeldKeyword(t *testing.T) {
 			root := newMaildir(t)
 			deliver(t, root, "1000.M1P1.test", msg1)
 			deliver(t, root, "1001.M2P1.test", msg2)
-			a := newT(t, startSession(t, root, imapserver.Config{}))
-			b := newT(t, startSession(t, root, imapserver.Config{}))
-			a.line()
-			b.line()
-			a.cmd("a0 SELECT INBOX")
-			a.cmd(`a1 STORE 1 +FLAGS.SILENT ($Work)`)
-			b.cmd("b0 SELECT INBOX")
+			a := rawimap.New(t, startSession(t, root, imapserver.Config{}))
+			b := rawimap.New(t, startSession(t, root, imapserver.Config{}))
+			a.Line()
+			b.Line()
+			a.Cmd("a0 SELECT INBOX")
+			a.Cmd(`a1 STORE 1 +FLAGS.SILENT ($Work)`)
+			b.Cmd("b0 SELECT INBOX")
 			model := map[int][]string{} // sequence number -> flags
-			for _, l := range b.cmd("b1 FETCH 1:* (FLAGS)") {
+			for _, l := range b.Cmd("b1 FETCH 1:* (FLAGS)") {
 				if n, fl, ok := parseFetchFlags(l); ok {
 					model[n] = fl
 				}
 			}
 			for _, c := range tc.changes {
-				a.cmd(c)
+				a.Cmd(c)
 			}
 			cmd := "b2 NOOP"
 			if tc.changes == nil {
 				cmd = `b2 STORE 1:* FLAGS (\Seen)`
 			}
-			for _, l := range b.cmd(cmd) {
+			for _, l := range b.Cmd(cmd) {
 				switch {
 				case strings.HasPrefix(l, "* FLAGS ("):
 					listed := strings.Fields(strings.Trim(strings.TrimPrefix(l, "* FLAGS "), "()"))

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"gocourier/internal/imapserver"
+	"gocourier/internal/rawimap"
 )
 
 func bigSize() int {
@@ -81,25 +82,25 @@ func TestLargeFetchMemory(t *testing.T) {
 	f.Close()
 	os.Rename(filepath.Join(root, "tmp", "big"), filepath.Join(root, "new", "big"))
 	crlf := st.Size() + int64(lines) + 2
-	c := newT(t, startSession(t, root, imapserver.Config{}))
-	c.c.SetDeadline(time.Now().Add(2 * time.Minute))
-	c.line()
-	c.cmd("a SELECT INBOX")
+	c := rawimap.New(t, startSession(t, root, imapserver.Config{}))
+	c.C.SetDeadline(time.Now().Add(2 * time.Minute))
+	c.Line()
+	c.Cmd("a SELECT INBOX")
 	base := baseline()
 	stop := make(chan struct{})
 	peakc := peakHeap(stop)
-	c.send("c FETCH 1 (RFC822.SIZE BODY.PEEK[])\r\n")
-	l, err := c.r.ReadString('\n')
+	c.Send("c FETCH 1 (RFC822.SIZE BODY.PEEK[])\r\n")
+	l, err := c.R.ReadString('\n')
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := fmt.Sprintf("* 1 FETCH (RFC822.SIZE %d BODY[] {%d}\r\n", crlf, crlf); l != want {
 		t.Fatalf("got %q want %q", l, want)
 	}
-	if _, err := io.CopyN(io.Discard, c.r, crlf); err != nil {
+	if _, err := io.CopyN(io.Discard, c.R, crlf); err != nil {
 		t.Fatal(err)
 	}
-	c.until("c")
+	c.Until("c")
 	close(stop)
 	peak := <-peakc
 	t.Logf("FETCH of a %d MiB message: peak heap %d KiB over a %d KiB baseline", crlf>>20, (peak-base)>>10, base>>10)
@@ -138,24 +139,24 @@ func TestLargeAppendMemory(t *testing.T) {
 		imapserver.NewSession(imapserver.Config{Getenv: getenv}, store, srv, srv).Run("* PREAUTH Ready.")
 		srv.Close()
 	}()
-	c := newT(t, cli)
-	c.c.SetDeadline(time.Now().Add(2 * time.Minute))
-	c.line()
+	c := rawimap.New(t, cli)
+	c.C.SetDeadline(time.Now().Add(2 * time.Minute))
+	c.Line()
 	base := baseline()
 	stop := make(chan struct{})
 	peakc := peakHeap(stop)
-	c.send(fmt.Sprintf("b APPEND INBOX {%d}\r\n", size))
-	if l := c.line(); l != "+ OK" {
+	c.Send(fmt.Sprintf("b APPEND INBOX {%d}\r\n", size))
+	if l := c.Line(); l != "+ OK" {
 		t.Fatalf("got %q", l)
 	}
 	buf := bytes.Repeat([]byte("x"), 64<<10)
 	for sent := 0; sent < size; sent += len(buf) {
-		if _, err := c.c.Write(buf[:min(len(buf), size-sent)]); err != nil {
+		if _, err := c.C.Write(buf[:min(len(buf), size-sent)]); err != nil {
 			t.Fatal(err)
 		}
 	}
-	c.send("\r\n")
-	got := c.until("b")
+	c.Send("\r\n")
+	got := c.Until("b")
 	close(stop)
 	peak := <-peakc
 	if !strings.HasPrefix(got[len(got)-1], "b OK [APPENDUID 1 1]") || store.n != int64(size) {

@@ -9,41 +9,18 @@ import (
 	"time"
 
 	"gocourier/internal/imapserver"
+	"gocourier/internal/rawimap"
 )
-
-type step struct {
-	name string
-	cmd  string
-	want []string
-	not  []string
-}
-
-func runSteps(t *testing.T, c *tconn, steps []step) {
-	t.Helper()
-	for _, s := range steps {
-		got := c.cmd(s.cmd)
-		for _, w := range s.want {
-			if !contains(got, w) {
-				t.Errorf("%s: %q: missing %q in:\n%s", s.name, s.cmd, w, strings.Join(got, "\n"))
-			}
-		}
-		for _, w := range s.not {
-			if contains(got, w) {
-				t.Errorf("%s: %q: unexpected %q in:\n%s", s.name, s.cmd, w, strings.Join(got, "\n"))
-			}
-		}
-	}
-}
 
 func TestCommands(t *testing.T) {
 	root := newMaildir(t)
 	deliver(t, root, "1000.M1P1.test", msg1)
 	deliver(t, root, "1001.M2P1.test", msg2)
-	c := newT(t, startSession(t, root, imapserver.Config{}))
-	if g := c.line(); g != "* PREAUTH Ready." {
+	c := rawimap.New(t, startSession(t, root, imapserver.Config{}))
+	if g := c.Line(); g != "* PREAUTH Ready." {
 		t.Fatalf("greeting %q", g)
 	}
-	runSteps(t, c, []step{
+	rawimap.RunSteps(t, c, []rawimap.Step{
 		{"capability", "a1 CAPABILITY", []string{"* CAPABILITY IMAP4rev1 UIDPLUS", "IDLE ACL ACL2=UNION ENABLE UTF8=ACCEPT LITERAL+", "a1 OK CAPABILITY completed"}, nil},
 		{"lowercase command", "a2 noop", []string{"a2 OK NOOP completed"}, nil},
 		{"namespace", "a3 NAMESPACE", []string{`* NAMESPACE (("INBOX." ".")) NIL (("#shared." ".")("shared." "."))`, "a3 OK NAMESPACE completed."}, nil},
@@ -135,46 +112,46 @@ func TestCommands(t *testing.T) {
 
 func TestTooManyErrors(t *testing.T) {
 	root := newMaildir(t)
-	c := newT(t, startSession(t, root, imapserver.Config{}))
-	c.line()
+	c := rawimap.New(t, startSession(t, root, imapserver.Config{}))
+	c.Line()
 	for i := 0; i < 9; i++ {
-		c.cmd("x FOOBAR")
+		c.Cmd("x FOOBAR")
 	}
-	c.send("x FOOBAR\r\n")
-	if l := c.line(); !strings.HasPrefix(l, "x BAD") {
+	c.Send("x FOOBAR\r\n")
+	if l := c.Line(); !strings.HasPrefix(l, "x BAD") {
 		t.Fatalf("got %q", l)
 	}
-	if l := c.line(); l != "* BYE [ALERT] Fatal error: TOO MANY CONSECUTIVE PROTOCOL VIOLATIONS: " {
+	if l := c.Line(); l != "* BYE [ALERT] Fatal error: TOO MANY CONSECUTIVE PROTOCOL VIOLATIONS: " {
 		t.Fatalf("got %q", l)
 	}
 }
 
 func TestAutologout(t *testing.T) {
 	root := newMaildir(t)
-	c := newT(t, startSession(t, root, imapserver.Config{Autologout: 200 * time.Millisecond}))
-	c.line()
-	if l := c.line(); l != "* BYE Disconnected for inactivity." {
+	c := rawimap.New(t, startSession(t, root, imapserver.Config{Autologout: 200 * time.Millisecond}))
+	c.Line()
+	if l := c.Line(); l != "* BYE Disconnected for inactivity." {
 		t.Fatalf("got %q", l)
 	}
 }
 
 func TestEmptyLineAndOddTags(t *testing.T) {
 	root := newMaildir(t)
-	c := newT(t, startSession(t, root, imapserver.Config{}))
-	c.line()
-	c.send("\r\n")
-	if l := c.line(); l != "* NO Error in IMAP command received by server." {
+	c := rawimap.New(t, startSession(t, root, imapserver.Config{}))
+	c.Line()
+	c.Send("\r\n")
+	if l := c.Line(); l != "* NO Error in IMAP command received by server." {
 		t.Fatalf("got %q", l)
 	}
 	for _, tag := range []string{"+tag", "a.b-c_d", "*"} {
-		got := c.cmd(tag + " NOOP")
+		got := c.Cmd(tag + " NOOP")
 		if got[len(got)-1] != tag+" OK NOOP completed" {
 			t.Errorf("tag %q: %q", tag, got)
 		}
 	}
 	// A bare LF ends a line too (§5).
-	c.send("q NOOP\n")
-	if got := c.until("q"); got[len(got)-1] != "q OK NOOP completed" {
+	c.Send("q NOOP\n")
+	if got := c.Until("q"); got[len(got)-1] != "q OK NOOP completed" {
 		t.Errorf("bare LF: %q", got)
 	}
 }
@@ -183,26 +160,26 @@ func TestEmptyLineAndOddTags(t *testing.T) {
 func TestTwoSessions(t *testing.T) {
 	root := newMaildir(t)
 	deliver(t, root, "1000.M1P1.test", msg1)
-	a := newT(t, startSession(t, root, imapserver.Config{}))
-	b := newT(t, startSession(t, root, imapserver.Config{}))
-	a.line()
-	b.line()
-	a.cmd("a1 SELECT INBOX")
-	b.cmd("b1 SELECT INBOX")
-	got := a.cmd("a2 APPEND INBOX {12+}\r\nSubject: x\r\n")
-	mustContain(t, got, "a2 OK [APPENDUID")
-	mustContain(t, b.cmd("b2 NOOP"), "* 2 EXISTS")
-	a.cmd(`a3 STORE 1 +FLAGS (\Flagged)`)
-	mustContain(t, b.cmd("b3 NOOP"), `* 1 FETCH (FLAGS (\Flagged`)
-	a.cmd(`a4 STORE 1 +FLAGS (\Deleted)`)
-	a.cmd("a5 EXPUNGE")
-	mustContain(t, b.cmd("b4 NOOP"), "* 1 EXPUNGE", "* 1 EXISTS")
+	a := rawimap.New(t, startSession(t, root, imapserver.Config{}))
+	b := rawimap.New(t, startSession(t, root, imapserver.Config{}))
+	a.Line()
+	b.Line()
+	a.Cmd("a1 SELECT INBOX")
+	b.Cmd("b1 SELECT INBOX")
+	got := a.Cmd("a2 APPEND INBOX {12+}\r\nSubject: x\r\n")
+	rawimap.MustContain(t, got, "a2 OK [APPENDUID")
+	rawimap.MustContain(t, b.Cmd("b2 NOOP"), "* 2 EXISTS")
+	a.Cmd(`a3 STORE 1 +FLAGS (\Flagged)`)
+	rawimap.MustContain(t, b.Cmd("b3 NOOP"), `* 1 FETCH (FLAGS (\Flagged`)
+	a.Cmd(`a4 STORE 1 +FLAGS (\Deleted)`)
+	a.Cmd("a5 EXPUNGE")
+	rawimap.MustContain(t, b.Cmd("b4 NOOP"), "* 1 EXPUNGE", "* 1 EXISTS")
 	// \Recent belongs to one session only: the APPENDed message (RFC 3501
 	// §2.3.2) and the delivered one are each \Recent in exactly one of
 	// the two sessions, so the RECENT counts add up to the 2 messages.
 	deliver(t, root, "1002.M3P1.test", msg2)
-	ga := a.cmd("a6 NOOP")
-	gb := b.cmd("b5 NOOP")
+	ga := a.Cmd("a6 NOOP")
+	gb := b.Cmd("b5 NOOP")
 	if ra, rb := recentCount(t, ga), recentCount(t, gb); ra+rb != 2 {
 		t.Errorf("\\Recent counts %d + %d, want 2 in all:\n%q\n%q", ra, rb, ga, gb)
 	}
@@ -224,17 +201,17 @@ func recentCount(t *testing.T, got []string) int {
 // TestIdleLatency measures the time from a delivery to the EXISTS push.
 func TestIdleLatency(t *testing.T) {
 	root := newMaildir(t)
-	c := newT(t, startSession(t, root, imapserver.Config{IdleRescan: time.Hour, KeepAlive: time.Hour}))
-	c.line()
-	c.cmd("a SELECT INBOX")
-	c.send("i IDLE\r\n")
-	if l := c.line(); l != "+ entering idle mode" {
+	c := rawimap.New(t, startSession(t, root, imapserver.Config{IdleRescan: time.Hour, KeepAlive: time.Hour}))
+	c.Line()
+	c.Cmd("a SELECT INBOX")
+	c.Send("i IDLE\r\n")
+	if l := c.Line(); l != "+ entering idle mode" {
 		t.Fatalf("got %q", l)
 	}
 	time.Sleep(50 * time.Millisecond)
 	start := time.Now()
 	deliver(t, root, "2000.M1P1.test", msg1)
-	l := c.line()
+	l := c.Line()
 	lat := time.Since(start)
 	if l != "* 1 EXISTS" {
 		t.Fatalf("got %q", l)
@@ -243,9 +220,9 @@ func TestIdleLatency(t *testing.T) {
 	if lat > 2*time.Second {
 		t.Errorf("latency %v", lat)
 	}
-	c.line() // RECENT
-	c.send("DONE\r\n")
-	got := c.until("i")
+	c.Line() // RECENT
+	c.Send("DONE\r\n")
+	got := c.Until("i")
 	if got[len(got)-1] != "i OK IDLE completed" {
 		t.Fatalf("got %q", got)
 	}
@@ -253,15 +230,15 @@ func TestIdleLatency(t *testing.T) {
 
 func TestIdleKeepAliveAndBadLine(t *testing.T) {
 	root := newMaildir(t)
-	c := newT(t, startSession(t, root, imapserver.Config{KeepAlive: 100 * time.Millisecond}))
-	c.line()
-	c.send("i IDLE\r\n")
-	c.line()
-	if l := c.line(); l != "* OK Still here" {
+	c := rawimap.New(t, startSession(t, root, imapserver.Config{KeepAlive: 100 * time.Millisecond}))
+	c.Line()
+	c.Send("i IDLE\r\n")
+	c.Line()
+	if l := c.Line(); l != "* OK Still here" {
 		t.Fatalf("got %q", l)
 	}
-	c.send("NOOP\r\n")
-	got := c.until("i")
+	c.Send("NOOP\r\n")
+	got := c.Until("i")
 	if !strings.HasPrefix(got[len(got)-1], "i BAD") {
 		t.Fatalf("got %q", got)
 	}
@@ -271,21 +248,21 @@ func TestMoveExpungeToTrash(t *testing.T) {
 	root := newMaildir(t)
 	deliver(t, root, "1000.M1P1.test", msg1)
 	env := map[string]string{"IMAP_MOVE_EXPUNGE_TO_TRASH": "1", "IMAP_CAPABILITY": "IMAP4rev1"}
-	c := newT(t, startSession(t, root, imapserver.Config{Getenv: func(k string) string { return env[k] }}))
-	c.line()
-	mustContain(t, c.cmd("a CAPABILITY"), "XMAGICTRASH")
-	c.cmd("b SELECT INBOX")
-	c.cmd(`c STORE 1 +FLAGS (\Deleted)`)
-	mustContain(t, c.cmd("d EXPUNGE"), "* 1 EXPUNGE", "d OK")
-	mustContain(t, c.cmd("e STATUS INBOX.Trash (MESSAGES)"), `* STATUS "INBOX.Trash" (MESSAGES 1)`)
+	c := rawimap.New(t, startSession(t, root, imapserver.Config{Getenv: func(k string) string { return env[k] }}))
+	c.Line()
+	rawimap.MustContain(t, c.Cmd("a CAPABILITY"), "XMAGICTRASH")
+	c.Cmd("b SELECT INBOX")
+	c.Cmd(`c STORE 1 +FLAGS (\Deleted)`)
+	rawimap.MustContain(t, c.Cmd("d EXPUNGE"), "* 1 EXPUNGE", "d OK")
+	rawimap.MustContain(t, c.Cmd("e STATUS INBOX.Trash (MESSAGES)"), `* STATUS "INBOX.Trash" (MESSAGES 1)`)
 }
 
 func TestUIDValidityChangeEndsSession(t *testing.T) {
 	root := newMaildir(t)
 	deliver(t, root, "1000.M1P1.test", msg1)
-	c := newT(t, startSession(t, root, imapserver.Config{}))
-	c.line()
-	c.cmd("a SELECT INBOX")
+	c := rawimap.New(t, startSession(t, root, imapserver.Config{}))
+	c.Line()
+	c.Cmd("a SELECT INBOX")
 	// Another process recreates the UID database with a new UIDVALIDITY.
 	db := filepath.Join(root, "courierimapuiddb")
 	if _, err := os.Stat(db); err != nil {
@@ -295,8 +272,8 @@ func TestUIDValidityChangeEndsSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Rename(db+".new", db)
-	got := c.cmd("b NOOP")
-	mustContain(t, got, "* BYE [ALERT]")
+	got := c.Cmd("b NOOP")
+	rawimap.MustContain(t, got, "* BYE [ALERT]")
 }
 
 // TestIdleSeesOtherSessions measures IDLE latency for a flag change and an
@@ -305,28 +282,28 @@ func TestIdleSeesOtherSessions(t *testing.T) {
 	root := newMaildir(t)
 	deliver(t, root, "1000.M1P1.test", msg1)
 	deliver(t, root, "1001.M2P1.test", msg2)
-	a := newT(t, startSession(t, root, imapserver.Config{IdleRescan: time.Hour, KeepAlive: time.Hour}))
-	b := newT(t, startSession(t, root, imapserver.Config{}))
-	a.line()
-	b.line()
-	a.cmd("a1 SELECT INBOX")
-	b.cmd("b1 SELECT INBOX")
-	a.send("a2 IDLE\r\n")
-	a.line()
+	a := rawimap.New(t, startSession(t, root, imapserver.Config{IdleRescan: time.Hour, KeepAlive: time.Hour}))
+	b := rawimap.New(t, startSession(t, root, imapserver.Config{}))
+	a.Line()
+	b.Line()
+	a.Cmd("a1 SELECT INBOX")
+	b.Cmd("b1 SELECT INBOX")
+	a.Send("a2 IDLE\r\n")
+	a.Line()
 	start := time.Now()
-	b.cmd(`b2 STORE 1 +FLAGS (\Flagged)`)
-	if l := a.line(); !strings.HasPrefix(l, `* 1 FETCH (FLAGS (\Flagged`) {
+	b.Cmd(`b2 STORE 1 +FLAGS (\Flagged)`)
+	if l := a.Line(); !strings.HasPrefix(l, `* 1 FETCH (FLAGS (\Flagged`) {
 		t.Fatalf("got %q", l)
 	}
 	t.Logf("IDLE latency, flag change by another session: %v", time.Since(start))
-	b.cmd(`b3 STORE 2 +FLAGS (\Deleted)`)
-	a.line() // its FETCH
+	b.Cmd(`b3 STORE 2 +FLAGS (\Deleted)`)
+	a.Line() // its FETCH
 	start = time.Now()
-	b.cmd("b4 EXPUNGE")
-	if l := a.line(); l != "* 2 EXPUNGE" {
+	b.Cmd("b4 EXPUNGE")
+	if l := a.Line(); l != "* 2 EXPUNGE" {
 		t.Fatalf("got %q", l)
 	}
 	t.Logf("IDLE latency, expunge by another session: %v", time.Since(start))
-	a.send("DONE\r\n")
-	a.until("a2")
+	a.Send("DONE\r\n")
+	a.Until("a2")
 }

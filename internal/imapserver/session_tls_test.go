@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gocourier/internal/imapserver"
+	"gocourier/internal/rawimap"
 )
 
 // TestSessionLogoutStartTLS: the session's LOGOUT log line ends in
@@ -27,9 +28,9 @@ func TestSessionLogoutStartTLS(t *testing.T) {
 					}
 					return testEnv[k]
 				}})
-			c := newT(t, cli)
-			c.line()
-			c.cmd("a LOGOUT")
+			c := rawimap.New(t, cli)
+			c.Line()
+			c.Cmd("a LOGOUT")
 			deadline := time.Now().Add(5 * time.Second)
 			for !strings.Contains(log.String(), "INFO: LOGOUT") && time.Now().Before(deadline) {
 				time.Sleep(10 * time.Millisecond)

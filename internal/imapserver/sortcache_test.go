@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gocourier/internal/imapserver"
+	"gocourier/internal/rawimap"
 )
 
 // TestSortCacheAgrees checks that SORT and THREAD answered from the
@@ -35,22 +36,22 @@ func TestSortCacheAgrees(t *testing.T) {
 		"s7 SEARCH HEADER Subject topic",
 		"s8 SEARCH LARGER 200",
 	}
-	answers := func(c *tconn) []string {
+	answers := func(c *rawimap.Conn) []string {
 		var out []string
 		for _, cmd := range cmds {
-			out = append(out, c.cmd(cmd)[0])
+			out = append(out, c.Cmd(cmd)[0])
 		}
 		return out
 	}
 	fresh := func() []string {
-		c := newT(t, startSession(t, root, imapserver.Config{}))
-		c.line()
-		c.cmd("a SELECT INBOX")
+		c := rawimap.New(t, startSession(t, root, imapserver.Config{}))
+		c.Line()
+		c.Cmd("a SELECT INBOX")
 		return answers(c)
 	}
-	c := newT(t, startSession(t, root, imapserver.Config{}))
-	c.line()
-	c.cmd("a SELECT INBOX")
+	c := rawimap.New(t, startSession(t, root, imapserver.Config{}))
+	c.Line()
+	c.Cmd("a SELECT INBOX")
 	first := answers(c)
 	want := fresh()
 	for i := range first {
@@ -61,10 +62,10 @@ func TestSortCacheAgrees(t *testing.T) {
 	if got := answers(c); fmt.Sprint(got) != fmt.Sprint(first) {
 		t.Errorf("cached answers differ:\n%q\n%q", got, first)
 	}
-	c.cmd(`b STORE 1 +FLAGS (\Deleted)`)
-	c.cmd("c EXPUNGE")
+	c.Cmd(`b STORE 1 +FLAGS (\Deleted)`)
+	c.Cmd("c EXPUNGE")
 	deliver(t, root, "1700000100.M9P1.host", "From: New <n@example.com>\nSubject: Hello Alice\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <m5@example.com>\nIn-Reply-To: <m1@example.com>\n\nnew\n")
-	c.cmd("d NOOP")
+	c.Cmd("d NOOP")
 	got := answers(c)
 	want = fresh()
 	for i := range got {
@@ -72,5 +73,5 @@ func TestSortCacheAgrees(t *testing.T) {
 			t.Errorf("after expunge+delivery %s: %q, fresh session %q", cmds[i], got[i], want[i])
 		}
 	}
-	mustContain(t, got, "* SORT")
+	rawimap.MustContain(t, got, "* SORT")
 }
