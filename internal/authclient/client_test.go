@@ -18,12 +18,7 @@ import (
 // it read.
 func fakeDaemon(t *testing.T, reply func(*authproto.Request) string) (string, <-chan *authproto.Request) {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "socket")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
+	sock, l := listenUnix(t)
 	reqs := make(chan *authproto.Request, 16)
 	go func() {
 		for {
@@ -40,6 +35,18 @@ func fakeDaemon(t *testing.T, reply func(*authproto.Request) string) (string, <-
 		}
 	}()
 	return sock, reqs
+}
+
+// listenUnix listens on a new Unix socket, closed when the test ends.
+func listenUnix(t *testing.T) (string, net.Listener) {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "socket")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return sock, l
 }
 
 func TestDo(t *testing.T) {
@@ -112,12 +119,7 @@ func TestDoInvalidRequest(t *testing.T) {
 
 // The daemon dying mid-request gives the client a temporary error.
 func TestDaemonDiesMidRequest(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "s")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	sock, l := listenUnix(t)
 	go func() {
 		for {
 			c, err := l.Accept()
@@ -130,7 +132,7 @@ func TestDaemonDiesMidRequest(t *testing.T) {
 			c.Close()
 		}
 	}()
-	_, err = New(sock).Do(authproto.NewLogin("imap", "a", "b"))
+	_, err := New(sock).Do(authproto.NewLogin("imap", "a", "b"))
 	if !errors.Is(err, authproto.ErrTemporary) {
 		t.Fatalf("want temporary, got %v", err)
 	}
@@ -142,12 +144,7 @@ func TestDaemonDiesMidRequest(t *testing.T) {
 }
 
 func TestClientReadTimeout(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "s")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	sock, l := listenUnix(t)
 	go func() {
 		c, err := l.Accept()
 		if err == nil {
@@ -158,7 +155,7 @@ func TestClientReadTimeout(t *testing.T) {
 	c := New(sock)
 	c.Timeouts.Read = 300 * time.Millisecond
 	start := time.Now()
-	_, err = c.Do(authproto.NewPre("imap", "a"))
+	_, err := c.Do(authproto.NewPre("imap", "a"))
 	if !errors.Is(err, authproto.ErrTemporary) || time.Since(start) > time.Second {
 		t.Fatalf("timeout: %v after %v", err, time.Since(start))
 	}

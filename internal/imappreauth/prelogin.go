@@ -365,29 +365,28 @@ func (p *PreLogin) authenticate(c *imapserver.Conn, cmd imapserver.Command) (*Lo
 		}
 		return b, true, nil
 	}
+	// firstResponse is the client's first SASL response: the initial
+	// response given with the command (RFC 4959 §3; "=" is empty), or the
+	// answer to an empty challenge. ok is false for a cancel or bad base64.
+	firstResponse := func() (data []byte, ok bool, err error) {
+		if ir == nil {
+			return readResp("")
+		}
+		if *ir == "=" {
+			return nil, true, nil
+		}
+		b, err := base64.StdEncoding.DecodeString(*ir)
+		return b, err == nil, nil
+	}
 	fail := func() (*LoginResult, bool, error) { return p.finish(c, cmd.Tag, "", mech, nil) }
 	switch mech {
 	case "PLAIN":
-		var data []byte
-		if ir != nil {
-			if *ir == "=" {
-				data = nil
-			} else {
-				b, err := base64.StdEncoding.DecodeString(*ir)
-				if err != nil {
-					return fail()
-				}
-				data = b
-			}
-		} else {
-			b, ok, err := readResp("")
-			if err != nil {
-				return nil, false, err
-			}
-			if !ok {
-				return fail()
-			}
-			data = b
+		data, ok, err := firstResponse()
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			return fail()
 		}
 		parts := bytes.Split(data, []byte{0})
 		if len(parts) != 3 {
@@ -450,24 +449,12 @@ func (p *PreLogin) authenticate(c *imapserver.Conn, cmd imapserver.Command) (*Lo
 		if id == "" {
 			return fail()
 		}
-		var authz []byte
-		if ir != nil {
-			if *ir != "=" {
-				b, err := base64.StdEncoding.DecodeString(*ir)
-				if err != nil {
-					return fail()
-				}
-				authz = b
-			}
-		} else {
-			b, ok, err := readResp("")
-			if err != nil {
-				return nil, false, err
-			}
-			if !ok {
-				return fail()
-			}
-			authz = b
+		authz, ok, err := firstResponse()
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			return fail()
 		}
 		// An authorization identity other than the certificate's would
 		// be a proxy login, which is not supported.
