@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"gocourier/internal/tcpd"
 )
 
 // spares lists the pids of couriertcpd's children that are waiting for a
@@ -243,10 +245,10 @@ func TestPrestartReuseSpawn(t *testing.T) {
 	if err != nil {
 		t.Fatalf("session: %v", err)
 	}
-	var pid, ppid, uid, gid, groups, fds, nonblock int
+	var pid, ppid, uid, gid, groups, fds, nonblock, slack int
 	var cwd string
-	if _, err := fmt.Sscanf(l, "SESSION pid=%d ppid=%d uid=%d gid=%d groups=%d cwd=%s fds=%d nonblock=%d",
-		&pid, &ppid, &uid, &gid, &groups, &cwd, &fds, &nonblock); err != nil {
+	if _, err := fmt.Sscanf(l, "SESSION pid=%d ppid=%d uid=%d gid=%d groups=%d cwd=%s fds=%d nonblock=%d slack=%d",
+		&pid, &ppid, &uid, &gid, &groups, &cwd, &fds, &nonblock, &slack); err != nil {
 		t.Fatalf("session report %q: %v", l, err)
 	}
 	if ppid != d.cmd.Process.Pid || pid == stage {
@@ -257,6 +259,9 @@ func TestPrestartReuseSpawn(t *testing.T) {
 	}
 	if fds != 3 || nonblock != 0 {
 		t.Errorf("session has %d descriptors (want 0, 1 and 2), nonblock %d", fds, nonblock)
+	}
+	if slack != int(tcpd.DefaultTimerSlack.Nanoseconds()) {
+		t.Errorf("session's timer slack %d ns, want -timerslack's default %v", slack, tcpd.DefaultTimerSlack)
 	}
 	// The session holds the one -maxperip slot: a second client is refused.
 	if c, err := net.DialTimeout("tcp", d.addr(), 3*time.Second); err == nil {

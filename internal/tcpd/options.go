@@ -32,6 +32,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Options are couriertcpd's command-line settings.
@@ -68,6 +69,9 @@ type Options struct {
 	// pre-started copy serves, one after the other, before it exits
 	// (internal/handoff, reuse.go); 1 is one connection per process.
 	PrestartUses int
+	// TimerSlack is ours (-timerslack=DURATION): the timer slack the
+	// children start with (timerslack.go); 0 leaves them ours.
+	TimerSlack time.Duration
 
 	// Accepted for compatibility and ignored (logged): we do no DNS.
 	Ignored []string
@@ -80,7 +84,8 @@ var ErrUsage = errors.New("usage: couriertcpd [-pid=file] [options] portlist pro
 // options are `-name` or `-name=value`, they end at the first argument that
 // does not start with `-` (or after `--`).
 func ParseArgs(argv []string) (*Options, error) {
-	o := &Options{MaxProcs: 40, MaxPerIP: 4, Warn: -1, Prestart: -1, PrestartUses: DefaultPrestartUses}
+	o := &Options{MaxProcs: 40, MaxPerIP: 4, Warn: -1, Prestart: -1, PrestartUses: DefaultPrestartUses,
+		TimerSlack: DefaultTimerSlack}
 	i := 0
 	warnSet, percSet := false, false
 	for ; i < len(argv); i++ {
@@ -149,6 +154,8 @@ func ParseArgs(argv []string) (*Options, error) {
 				err = fmt.Errorf("invalid -prestartuses option %q", val)
 			}
 			o.PrestartUses = n
+		case "timerslack":
+			o.TimerSlack, err = parseTimerSlack(val)
 		case "user":
 			o.User = val
 		case "group":
@@ -192,7 +199,7 @@ func ParseArgs(argv []string) (*Options, error) {
 func needsValue(name string) bool {
 	switch name {
 	case "pid", "address", "maxprocs", "maxperip", "maxperc", "warn", "listen", "access",
-		"stderr", "stderrlogger", "stderrloggername", "user", "group", "prestart", "prestartuses":
+		"stderr", "stderrlogger", "stderrloggername", "user", "group", "prestart", "prestartuses", "timerslack":
 		return true
 	}
 	return false
@@ -264,4 +271,22 @@ func checkHost(h string) error {
 		return fmt.Errorf("invalid IP address: %s", h)
 	}
 	return nil
+}
+
+// parseTimerSlack reads -timerslack: a Go duration ("1ms", "200us") or a
+// number of nanoseconds, as prctl(2) takes it; 0 turns it off. At most a
+// second: a coarser timer would delay the children's own timeouts.
+func parseTimerSlack(val string) (time.Duration, error) {
+	d, err := time.ParseDuration(val)
+	if err != nil {
+		n, nerr := strconv.ParseInt(val, 10, 64)
+		if nerr != nil {
+			return 0, fmt.Errorf("invalid -timerslack option %q", val)
+		}
+		d = time.Duration(n)
+	}
+	if d < 0 || d > time.Second {
+		return 0, fmt.Errorf("invalid -timerslack option %q: not between 0 and 1s", val)
+	}
+	return d, nil
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -41,6 +42,15 @@ func TestParseArgs(t *testing.T) {
 		{"bad maxperip", "-maxperip=abc 1 x", nil, true},
 		{"unknown", "-frobnicate 1 x", nil, true},
 		{"missing value", "-access 1 x", nil, true},
+		{"timerslack default", "1 x", func(o *Options) bool { return o.TimerSlack == time.Millisecond }, false},
+		{"timerslack duration", "-timerslack=250us 1 x", func(o *Options) bool { return o.TimerSlack == 250*time.Microsecond }, false},
+		{"timerslack nanoseconds", "-timerslack=50000 1 x", func(o *Options) bool { return o.TimerSlack == 50*time.Microsecond }, false},
+		{"timerslack off", "-timerslack=0 1 x", func(o *Options) bool { return o.TimerSlack == 0 }, false},
+		{"timerslack at most 1s", "-timerslack=1s 1 x", func(o *Options) bool { return o.TimerSlack == time.Second }, false},
+		{"timerslack over 1s", "-timerslack=1001ms 1 x", nil, true},
+		{"timerslack negative", "-timerslack=-1 1 x", nil, true},
+		{"timerslack junk", "-timerslack=soon 1 x", nil, true},
+		{"timerslack without value", "-timerslack 1 x", nil, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -116,7 +116,7 @@ func (s *Server) startSpare() (*spare, error) {
 	if null := s.nullFile(); null != nil {
 		cmd.Stdin, cmd.Stdout = null, null
 	}
-	err = cmd.Start()
+	err = s.startChild(cmd)
 	theirs.Close()
 	if err != nil {
 		ours.Close()

@@ -57,6 +57,7 @@ func Main(args []string) int {
 
 func run(o *Options, report *Report) (int, error) {
 	SweepCloseOnExec()
+	setOwnTimerSlack(o.TimerSlack)
 	// Catching SIGPIPE (rather than ignoring it) keeps a write to a dead
 	// stderr from killing us, while children still start with the default
 	// action: exec resets caught signals but would keep an ignored one.

@@ -384,7 +384,7 @@ func (s *Server) handle(c *net.TCPConn, wait bool) int {
 	if s.opt.Stderr == "socket" {
 		cmd.Stderr = f
 	}
-	err = cmd.Start()
+	err = s.startChild(cmd)
 	f.Close()
 	if err != nil {
 		s.Logf("ERR: couriertcpd: %s: %v", s.opt.Program, unwrapExec(err))
@@ -428,7 +428,7 @@ func (s *Server) spawnSession(res *handoff.Result, finish func(pid int, err erro
 		Stderr:      s.childStderr,
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Credential: cred},
 	}
-	if err := cmd.Start(); err != nil {
+	if err := s.startChild(cmd); err != nil {
 		return unwrapExec(err)
 	}
 	pid := s.track(cmd)
