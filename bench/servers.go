@@ -523,7 +523,7 @@ func waitTLS(r *running) error {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := dialIMAPS(r.imaps, 3*time.Second)
+		c, err := dialIMAPS(r.imaps, 3*time.Second, loginBuf)
 		if err == nil {
 			c.Close()
 			return nil

@@ -81,7 +81,7 @@ var needsTLS = map[string]bool{"tls": true}
 var clientTLS = &tls.Config{InsecureSkipVerify: true, ServerName: "localhost"}
 
 // dialIMAPS connects to an implicit-TLS IMAP port and reads the greeting.
-func dialIMAPS(addr string, timeout time.Duration) (*imapConn, error) {
+func dialIMAPS(addr string, timeout time.Duration, size int) (*imapConn, error) {
 	d := &net.Dialer{Timeout: timeout}
 	c, err := tls.DialWithDialer(d, "tcp", addr, clientTLS)
 	if err != nil {
@@ -91,14 +91,17 @@ func dialIMAPS(addr string, timeout time.Duration) (*imapConn, error) {
 		c.Close()
 		return nil, errors.New("TLS session resumed, want a full handshake")
 	}
-	return greet(c, timeout)
+	return greet(c, timeout, size)
 }
 
-func (w *wctx) loginTLS() (*imapConn, error) {
+func (w *wctx) loginTLS() (*imapConn, error) { return w.loginTLSSize(bulkBuf) }
+
+// loginTLSSize logs in over implicit TLS with a read buffer of size bytes.
+func (w *wctx) loginTLSSize(size int) (*imapConn, error) {
 	if w.r.imaps == "" {
 		return nil, errors.New("no implicit-TLS port")
 	}
-	c, err := dialIMAPS(w.r.imaps, ioTimeout)
+	c, err := dialIMAPS(w.r.imaps, ioTimeout, size)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +121,7 @@ const (
 
 func runTLS(w *wctx) (map[string]float64, error) {
 	out := map[string]float64{}
-	if err := loginRates(w, out, "tlslogin", w.loginTLS); err != nil {
+	if err := loginRates(w, out, "tlslogin", func() (*imapConn, error) { return w.loginTLSSize(loginBuf) }); err != nil {
 		return out, err
 	}
 	c, err := w.loginTLS()

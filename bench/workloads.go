@@ -157,8 +157,11 @@ func smallSet(p params) dataset { return dataset{"small", p.smallMsgs, 256 << 10
 
 const ioTimeout = 120 * time.Second
 
-func (w *wctx) login() (*imapConn, error) {
-	c, err := dialIMAP(w.r.imap, ioTimeout)
+func (w *wctx) login() (*imapConn, error) { return w.loginSize(bulkBuf) }
+
+// loginSize logs in on a connection with a read buffer of size bytes.
+func (w *wctx) loginSize(size int) (*imapConn, error) {
+	c, err := dialIMAPBuf(w.r.imap, ioTimeout, size)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +212,7 @@ func loginLoop(clients int, dur time.Duration, max int, fn func(client int) erro
 
 func runLogin(w *wctx) (map[string]float64, error) {
 	out := map[string]float64{}
-	return out, loginRates(w, out, "login", w.login)
+	return out, loginRates(w, out, "login", func() (*imapConn, error) { return w.loginSize(loginBuf) })
 }
 
 // loginRates measures connect+LOGIN+LOGOUT per second with 1 and 8
@@ -280,7 +283,7 @@ func runPOP3Login(w *wctx) (map[string]float64, error) {
 			}
 		}
 		one := func(client int) error {
-			c, err := dialPOP3(w.r.pop3, ioTimeout)
+			c, err := dialPOP3Buf(w.r.pop3, ioTimeout, loginBuf)
 			if err != nil {
 				return err
 			}
