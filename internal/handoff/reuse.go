@@ -178,6 +178,8 @@ type Stage struct {
 	reuse   bool
 	base    []string // the environment at start-up, without EnvFD and EnvReuse
 	baseMap map[string]string
+	seen    map[string]uint64 // resetEnv's: start-up names found set, by generation
+	gen     uint64
 	null    int // /dev/null, put on fds 0 and 1 between connections
 	used    bool
 	buf     []byte // receive buffer, MaxMessage+1 bytes
@@ -305,7 +307,9 @@ func (st *Stage) Next() error {
 
 // resetEnv puts the environment back to the start-up one, changing only
 // what differs (a connection normally changes a handful of variables;
-// setting all of them again cost more than the rest of the hand-off).
+// setting all of them again cost more than the rest of the hand-off). It
+// allocates nothing but os.Environ's copy once baseMap and seen exist: the
+// login stage runs it for every connection.
 func (st *Stage) resetEnv() {
 	if st.baseMap == nil {
 		st.baseMap = make(map[string]string, len(st.base))
@@ -315,23 +319,33 @@ func (st *Stage) resetEnv() {
 				st.baseMap[name] = val
 			}
 		}
+		st.seen = make(map[string]uint64, len(st.baseMap))
 	}
-	base := st.baseMap
-	now := make(map[string]string, len(base)+8)
+	// seen[name] == gen: the start-up variable name is set now. A
+	// generation number instead of a fresh set per call; os.Environ
+	// lists each name once (package syscall drops duplicates).
+	st.gen++
+	found := 0
 	for _, kv := range os.Environ() {
 		name, val, _ := strings.Cut(kv, "=")
-		if _, dup := now[name]; dup {
+		want, ok := st.baseMap[name]
+		if !ok {
+			os.Unsetenv(name)
 			continue
 		}
-		now[name] = val
-		if want, ok := base[name]; !ok {
-			os.Unsetenv(name)
-		} else if want != val {
+		if st.seen[name] != st.gen {
+			st.seen[name] = st.gen
+			found++
+		}
+		if want != val {
 			os.Setenv(name, want)
 		}
 	}
-	for name, val := range base {
-		if _, ok := now[name]; !ok {
+	if found == len(st.baseMap) {
+		return
+	}
+	for name, val := range st.baseMap {
+		if st.seen[name] != st.gen {
 			os.Setenv(name, val)
 		}
 	}

@@ -2,6 +2,7 @@ package handoff
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -83,6 +84,8 @@ func TestStageRoundTrip(t *testing.T) {
 
 	t.Setenv(EnvFD, "9999")
 	t.Setenv(EnvReuse, "1")
+	t.Setenv("CHANGED", "start")
+	t.Setenv("REMOVED", "start")
 	if err := unix.Dup2(ctl, 9999); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +122,11 @@ func TestStageRoundTrip(t *testing.T) {
 		t.Fatal("connection 1 not installed")
 	}
 	unix.Close(theirs)
-	os.Setenv("LEFTOVER", "x") // what a connection might leave behind
+	// What a connection might leave behind: a variable of its own, and
+	// start-up ones changed or removed.
+	os.Setenv("LEFTOVER", "x")
+	os.Setenv("CHANGED", "connection 1")
+	os.Unsetenv("REMOVED")
 	if err := st.Done(); err != nil {
 		t.Fatal(err)
 	}
@@ -145,6 +152,9 @@ func TestStageRoundTrip(t *testing.T) {
 	if os.Getenv("ONE") != "" || os.Getenv("LEFTOVER") != "" || os.Getenv("TWO") != "2" || os.Getenv("KEPT") != "" {
 		// KEPT was set after Open: not part of the start-up environment.
 		t.Errorf("environment not reset: ONE=%q LEFTOVER=%q TWO=%q KEPT=%q", os.Getenv("ONE"), os.Getenv("LEFTOVER"), os.Getenv("TWO"), os.Getenv("KEPT"))
+	}
+	if os.Getenv("CHANGED") != "start" || os.Getenv("REMOVED") != "start" {
+		t.Errorf("start-up variables not restored: CHANGED=%q REMOVED=%q", os.Getenv("CHANGED"), os.Getenv("REMOVED"))
 	}
 	sp := &Spawn{UID: 5, GID: 6, Dir: "/", Path: "/bin/true", Args: []string{"true"}, Env: []string{"A=1"}}
 	go func() {
@@ -172,5 +182,29 @@ func TestStageRoundTrip(t *testing.T) {
 	}
 	if ino(0) == sockIno || ino(1) == sockIno {
 		t.Error("fds 0/1 still on the client after a started Spawn")
+	}
+}
+
+// resetEnv runs for every connection a login stage serves: once its maps
+// exist it allocates only os.Environ's copy and what os.Setenv itself
+// needs, however large the environment (the rc scripts export every
+// setting of the config files).
+func TestResetEnvAllocations(t *testing.T) {
+	for i := 0; i < 100; i++ {
+		t.Setenv(fmt.Sprintf("RESETENV_TEST_%d", i), "value")
+	}
+	st := &Stage{base: os.Environ()}
+	st.resetEnv()
+	allocs := testing.AllocsPerRun(50, func() {
+		os.Setenv("RESETENV_TEST_7", "changed by a connection")
+		st.resetEnv()
+	})
+	// os.Environ's slice; os.Setenv twice (the change above and the
+	// restore), each a key=value string.
+	if allocs > 3 {
+		t.Errorf("resetEnv: %v allocations per call, want at most 3", allocs)
+	}
+	if os.Getenv("RESETENV_TEST_7") != "value" {
+		t.Errorf("RESETENV_TEST_7=%q after resetEnv", os.Getenv("RESETENV_TEST_7"))
 	}
 }
