@@ -33,6 +33,8 @@ package tcpd
 // just for each fork (startChild).
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"runtime"
@@ -74,6 +76,9 @@ func setOwnTimerSlack(d time.Duration) {
 			// /proc/<tid> reaches a thread of ours; the task
 			// directories have no timerslack_ns of their own.
 			f, err := os.OpenFile("/proc/"+t.Name()+"/timerslack_ns", os.O_WRONLY, 0)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // the thread ended meanwhile
+			}
 			if err != nil {
 				return
 			}
