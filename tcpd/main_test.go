@@ -203,24 +203,6 @@ func sessionMain() {
 	}
 }
 
-// syncBuf is a goroutine-safe log capture.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -288,7 +270,7 @@ func (n *notifySocket) seen(s string) bool {
 
 type daemon struct {
 	cmd    *exec.Cmd
-	stderr *syncBuf
+	stderr *testenv.SyncBuffer
 	port   int
 	done   chan struct{}
 	err    error
@@ -314,7 +296,7 @@ func startTcpdWith(t *testing.T, files []*os.File, prog []string, mode string, e
 	cmd.ExtraFiles = files
 	cmd.Env = append(os.Environ(), "TCPD_TEST_CHILD="+mode, "NOTIFY_SOCKET="+ns.path)
 	cmd.Env = append(cmd.Env, extraEnv...)
-	d := &daemon{cmd: cmd, stderr: &syncBuf{}, port: port, done: make(chan struct{})}
+	d := &daemon{cmd: cmd, stderr: &testenv.SyncBuffer{}, port: port, done: make(chan struct{})}
 	cmd.Stderr = d.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -885,7 +867,7 @@ func TestSystemdSocketActivation(t *testing.T) {
 			writeFile(t, acc, "127.0.0.2\tdeny\n")
 			args = append(args, bin, "-maxperip=10", "-access="+acc, "-denymsg=nope", "9", os.Args[0])
 			cmd := exec.Command(ssa, args...)
-			stderr := &syncBuf{}
+			stderr := &testenv.SyncBuffer{}
 			cmd.Stderr = stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)

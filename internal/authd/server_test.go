@@ -23,6 +23,7 @@ import (
 	"gocourier/internal/authclient"
 	"gocourier/internal/authproto"
 	"gocourier/internal/pwhash"
+	"gocourier/internal/testenv"
 )
 
 // userdbpw output for "secret" (Debian courier-authlib 0.71.4).
@@ -38,20 +39,8 @@ type testEnv struct {
 	userdb string
 	srv    *Server
 	mod    *UserDBModule
-	logs   *syncBuf
+	logs   *testenv.SyncBuffer
 }
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuf) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func startServer(t testing.TB, userdbText string, tweak func(*Server)) *testEnv {
 	t.Helper()
@@ -65,7 +54,7 @@ func startServer(t testing.TB, userdbText string, tweak func(*Server)) *testEnv 
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuf{}
+	logs := &testenv.SyncBuffer{}
 	logger := log.New(logs, "", 0)
 	logf := func(f string, a ...any) { logger.Printf(f, a...) }
 	cfg := DefaultConfig(dir, udb)

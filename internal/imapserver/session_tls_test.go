@@ -2,12 +2,12 @@ package imapserver_test
 
 import (
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"gocourier/internal/imapserver"
 	"gocourier/internal/rawimap"
+	"gocourier/internal/testenv"
 )
 
 // TestSessionLogoutStartTLS: the session's LOGOUT log line ends in
@@ -19,7 +19,7 @@ func TestSessionLogoutStartTLS(t *testing.T) {
 		want bool
 	}{{"on TLS", "1", true}, {"plain", "", false}} {
 		t.Run(tc.name, func(t *testing.T) {
-			var log syncBuf
+			var log testenv.SyncBuffer
 			env := map[string]string{"IMAP_TLS": tc.tls}
 			cli := startSession(t, newMaildir(t), imapserver.Config{User: "alice", Log: &log,
 				Getenv: func(k string) string {
@@ -44,21 +44,4 @@ func TestSessionLogoutStartTLS(t *testing.T) {
 			}
 		})
 	}
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

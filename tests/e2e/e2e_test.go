@@ -28,7 +28,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -1222,24 +1221,6 @@ func TestAcceptSocket(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a poller.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // procsUnder lists processes whose executable lies below dir.
 func procsUnder(dir string) []int {
 	var out []int
@@ -1268,7 +1249,7 @@ func TestMakeRun(t *testing.T) {
 	cmd.Env = append(os.Environ(), "DEMO_DIR="+demo, "KEEP_GOING=1",
 		"BUILDDIR="+filepath.Join(scratch, "build-demo"),
 		"IMAP_PORT="+strconv.Itoa(imapPort), "POP3_PORT="+strconv.Itoa(pop3Port))
-	var buf syncBuffer
+	var buf testenv.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -1348,7 +1329,7 @@ func TestUnprivileged(t *testing.T) {
 	start := func(name string, args ...string) {
 		cmd := exec.Command(name, args...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}, Setpgid: true}
-		var buf syncBuffer
+		var buf testenv.SyncBuffer
 		cmd.Stdout, cmd.Stderr = &buf, &buf
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
