@@ -58,7 +58,7 @@ func setOwnTimerSlack(d time.Duration) {
 	ns := strconv.FormatInt(d.Nanoseconds(), 10)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	self := unix.Gettid()
+	self := strconv.Itoa(unix.Gettid())
 	if unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(d.Nanoseconds()), 0, 0, 0) != nil {
 		return
 	}
@@ -70,7 +70,7 @@ func setOwnTimerSlack(d time.Duration) {
 			return
 		}
 		for _, t := range tids {
-			if t.Name() == strconv.Itoa(self) {
+			if t.Name() == self {
 				continue
 			}
 			// /proc/<tid> reaches a thread of ours; the task
